@@ -1,0 +1,57 @@
+"""``lenet models`` and ``lenet datasets``: what the registry and the factory offer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..data import DATASETS, locate
+from ..models import get_model_spec, list_models
+from .app import app
+from .console import out, print_json
+
+
+@app.command("models")
+def models_command(
+    pattern: Annotated[Optional[str], typer.Argument(help="Only names matching this glob, e.g. 'lenet5*'.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """List the registered models with their input shape and parameter count."""
+    specs = [get_model_spec(name) for name in list_models(pattern)]
+    if as_json:
+        print_json([spec.to_dict() for spec in specs])
+        return
+    table = Table(title="Models")
+    for column in ("name", "input (C,H,W)", "classes", "parameters", "description"):
+        table.add_column(column, justify="right" if column in ("classes", "parameters") else "left")
+    for spec in specs:
+        shape = "x".join(str(d) for d in spec.input_shape)
+        table.add_row(spec.name, shape, str(spec.num_classes), f"{spec.num_params:,}", spec.description)
+    out().print(table)
+
+
+@app.command("datasets")
+def datasets_command(
+    data_dir: Annotated[
+        Optional[Path], typer.Option("--data-dir", help="Look here first (also $LENET_DATA_DIR).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """List the datasets: classes, image shape, and where each would be loaded from right now."""
+    rows = []
+    for spec in DATASETS.values():
+        location = locate(spec, data_dir=data_dir)
+        rows.append({**spec.to_dict(), "source": location.kind, "path": str(location.path) if location.path else None})
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Datasets", caption="Also: idx:DIR (MNIST-format files) and folder:DIR (DIR/train/<class>/...)")
+    for column in ("name", "classes", "shape", "available from", "title"):
+        table.add_column(column, justify="right" if column == "classes" else "left", overflow="fold")
+    for row in rows:
+        where = "needs download" if row["source"] == "download" else f"{row['source']}: {row['path']}"
+        table.add_row(row["name"], str(row["num_classes"]), "x".join(map(str, row["shape"])), where, row["title"])
+    out().print(table)

@@ -1,0 +1,36 @@
+"""The only place that writes to the terminal: stdout for results, stderr for everything else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+__all__ = ["out", "err", "print_json", "print_error", "stderr_is_terminal"]
+
+
+def out() -> Console:
+    """Console on stdout (results). Created per call so test runners' redirection is honoured."""
+    return Console(file=sys.stdout, highlight=False)
+
+
+def err() -> Console:
+    """Console on stderr (progress, logs, warnings, errors)."""
+    return Console(file=sys.stderr, highlight=False)
+
+
+def print_json(document: Any) -> None:
+    """Exactly one JSON document (or one JSON Lines record) on stdout."""
+    sys.stdout.write(json.dumps(document, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_error(message: str) -> None:
+    """One red line on stderr; markup in the message (paths with brackets) is not interpreted."""
+    err().print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()

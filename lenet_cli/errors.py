@@ -1,0 +1,85 @@
+"""The project's exception hierarchy; each class carries the exit code the CLI uses.
+
+Library code raises these with a message that names the fix. The CLI catches
+only :class:`LenetError`, prints its message as one line on stderr and exits
+with ``exit_code``. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LenetError",
+    "UsageError",
+    "QualityGateFailed",
+    "TrainingDiverged",
+    "DataFormatError",
+    "InputNotFound",
+    "DataUnavailable",
+    "Interrupted",
+    "EXIT_CODES",
+]
+
+
+class LenetError(Exception):
+    """An error in the tool's own domain (exit 1)."""
+
+    exit_code: int = 1
+
+
+class UsageError(LenetError):
+    """A bad option value, such as an unknown model or dataset name (exit 2)."""
+
+    exit_code = 2
+
+
+class QualityGateFailed(LenetError):
+    """A ``--fail-under`` gate was not met (exit 3)."""
+
+    exit_code = 3
+
+
+class TrainingDiverged(LenetError):
+    """The loss became NaN or infinite; the last good checkpoint is kept (exit 4)."""
+
+    exit_code = 4
+
+
+class DataFormatError(LenetError):
+    """Input data is corrupt or malformed: truncated IDX, bad gzip, bad image (exit 65)."""
+
+    exit_code = 65
+
+
+class InputNotFound(LenetError):
+    """A path the user named does not exist (exit 66)."""
+
+    exit_code = 66
+
+
+class DataUnavailable(LenetError):
+    """A dataset is neither found locally nor downloadable (exit 69)."""
+
+    exit_code = 69
+
+
+class Interrupted(LenetError):
+    """Stopped by a signal after saving a resumable checkpoint (exit 130 or 143)."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# The documented contract; docs/exit-codes.md and the tests are checked against it.
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "error in the tool's own domain",
+    2: "usage error (bad option or value, unknown model or dataset)",
+    3: "a quality gate failed (--fail-under)",
+    4: "training diverged (non-finite loss); last good checkpoint kept",
+    65: "bad input data (corrupt image, truncated IDX file)",
+    66: "input not found",
+    69: "data unavailable (download failed, or offline and not found locally)",
+    130: "interrupted by SIGINT after saving a resumable checkpoint",
+    143: "terminated by SIGTERM after saving a resumable checkpoint",
+}

@@ -1,0 +1,78 @@
+"""The model registry: a plain dict of :class:`ModelSpec`, filled by ``catalog.py``.
+
+Specs are pure data, so listing models never imports torch; the builder named
+by ``ModelSpec.builder`` is imported only when a model is actually built.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = ["ModelSpec", "register_model", "get_model", "get_model_spec", "list_models"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the tool knows about a model without building it."""
+
+    name: str
+    builder: str  # "package.module:function", imported on first build
+    input_shape: tuple[int, int, int]  # default (C, H, W)
+    num_classes: int  # default number of outputs
+    description: str  # one line for `lenet models`
+    origin: str  # paper or textbook it comes from
+    num_params: int  # for the default input shape and classes; checked by tests
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape),
+            "num_classes": self.num_classes,
+            "num_params": self.num_params,
+            "description": self.description,
+            "origin": self.origin,
+        }
+
+
+_MODELS: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add ``spec`` to the registry; a name can be registered only once."""
+    if spec.name in _MODELS:
+        raise ValueError(f"A model named {spec.name!r} is already registered")
+    _MODELS[spec.name] = spec
+    return spec
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Registered model names, sorted, optionally filtered by a glob pattern."""
+    names = sorted(_MODELS)
+    if pattern:
+        names = [n for n in names if fnmatch.fnmatch(n, pattern)]
+    return names
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The spec registered under ``name``; unknown names raise with the valid ones."""
+    try:
+        return _MODELS[name]
+    except KeyError:
+        valid = ", ".join(list_models())
+        raise UsageError(f"Unknown model {name!r}; choose one of: {valid}") from None
+
+
+def get_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build model ``name``. Options left as ``None`` are dropped so the builder's defaults win."""
+    spec = get_model_spec(name)
+    module_name, func_name = spec.builder.split(":")
+    builder = getattr(importlib.import_module(module_name), func_name)
+    return builder(**{k: v for k, v in kwargs.items() if v is not None})

@@ -1,0 +1,83 @@
+"""Shared fixtures: no network, an isolated data search path, tiny datasets in real formats."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lenet_cli.data.idx import write_idx
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+class NetworkAccessInTest(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any test that opens a socket to another host fails loudly."""
+
+    def refuse(*args, **kwargs):
+        raise NetworkAccessInTest(f"a test tried to use the network: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_search(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test gets an empty cache and no system copies, unless it opts back in."""
+    cache_home = tmp_path_factory.mktemp("cache-home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    monkeypatch.delenv("LENET_DATA_DIR", raising=False)
+    monkeypatch.delenv("LENET_OFFLINE", raising=False)
+    monkeypatch.setenv("LENET_SYSTEM_DATA_DIRS", "")
+    monkeypatch.setenv("COLUMNS", "200")  # wide tables in CliRunner output
+    return cache_home / "lenet"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def make_images(n: int, size: int = 28, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random-but-learnable images: class k has a bright bar at row 2k+4."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 40, (n, size, size)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        row = 4 + 2 * int(label)
+        images[i, row : row + 2, 4 : size - 4] = 250
+    return images, labels
+
+
+def write_mnist_files(directory: Path, n_train: int = 64, n_test: int = 32, *, gz: bool = True,
+                      dotted: bool = False, prefix: str = "") -> Path:
+    """MNIST-format IDX files as the real dataset names them (or in the dotted style)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stem, n, seed in (("train", n_train, 1), ("t10k", n_test, 2)):
+        images, labels = make_images(n, seed=seed)
+        sep = "." if dotted else "-"
+        suffix = ".gz" if gz else ""
+        write_idx(directory / f"{prefix}{stem}-images{sep}idx3-ubyte{suffix}", images)
+        write_idx(directory / f"{prefix}{stem}-labels{sep}idx1-ubyte{suffix}", labels)
+    return directory
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path: Path) -> Path:
+    return write_mnist_files(tmp_path / "tiny-mnist")
+
+
+def gzip_bytes(payload: bytes) -> bytes:
+    return gzip.compress(payload)

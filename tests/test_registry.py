@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lenet_cli.errors import UsageError
+from lenet_cli.models import ModelSpec, get_model, get_model_spec, list_models, register_model
+from lenet_cli.models import registry
+
+
+def test_lists_the_foundation_models() -> None:
+    assert {"lenet5", "lenet5-d2l"} <= set(list_models())
+    assert list_models("lenet5-d*") == ["lenet5-d2l"]
+    assert list_models() == sorted(list_models())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_declared_metadata_matches_the_built_model(name: str) -> None:
+    spec = get_model_spec(name)
+    model = get_model(name)
+    assert sum(p.numel() for p in model.parameters()) == spec.num_params
+    out = model(torch.zeros(2, *spec.input_shape))
+    assert out.shape == (2, spec.num_classes)
+
+
+def test_lenet5_has_the_textbook_parameter_count() -> None:
+    assert sum(p.numel() for p in get_model("lenet5").parameters()) == 61_706
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_channels_and_classes_are_arguments(name: str) -> None:
+    size = get_model_spec(name).input_shape[1]
+    model = get_model(name, in_channels=3, num_classes=26)
+    assert model(torch.zeros(1, 3, size, size)).shape == (1, 26)
+
+
+def test_options_left_unset_do_not_override_builder_defaults() -> None:
+    model = get_model("lenet5", num_classes=None, in_channels=None)
+    assert model(torch.zeros(1, 1, 32, 32)).shape == (1, 10)
+
+
+def test_unknown_name_lists_the_valid_ones() -> None:
+    with pytest.raises(UsageError) as info:
+        get_model("lenet9")
+    assert info.value.exit_code == 2
+    assert "lenet5" in str(info.value) and "lenet5-d2l" in str(info.value)
+
+
+def test_duplicate_registration_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    spec = get_model_spec("lenet5")
+    with pytest.raises(ValueError, match="already registered"):
+        register_model(spec)
+    register_model(ModelSpec(**{**spec.__dict__, "name": "lenet5-copy"}))
+    assert "lenet5-copy" in list_models()
+
+
+def test_too_small_input_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="too small"):
+        get_model("lenet5", input_size=12)
