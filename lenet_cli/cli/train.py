@@ -1,0 +1,139 @@
+"""``lenet train``: options in, one call to the engine, progress and a summary out."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from ..engine.config import CHOICES, TrainConfig, load_toml
+from ..errors import Interrupted, QualityGateFailed
+from ..models import get_model_spec
+from .app import app
+from .console import err, out, print_json
+from .progress import TrainProgress
+
+_EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class StopRequest:
+    """First SIGINT/SIGTERM: finish the step and save. Second: leave at once (atomic writes keep files whole)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopRequest":
+        for sig in _EXIT_FOR_SIGNAL:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)", style="yellow")
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+
+def _choices(key: str) -> str:
+    return " | ".join(CHOICES[key])
+
+
+@app.command("train")
+def train_command(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.")] = "mnist",
+    data_dir: Annotated[Optional[Path], typer.Option(help="Look for dataset files here first.")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Never download (also LENET_OFFLINE=1).")] = False,
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `lenet models`).")] = "lenet5",
+    epochs: Annotated[int, typer.Option(help="Epochs to train.")] = 3,
+    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 0.01,
+    optimizer: Annotated[str, typer.Option(help=_choices("optimizer"))] = "adam",
+    momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.9,
+    weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = 0.0,
+    scheduler: Annotated[str, typer.Option(help=_choices("scheduler"))] = "onecycle",
+    label_smoothing: Annotated[float, typer.Option(help="Cross-entropy label smoothing.")] = 0.0,
+    augment: Annotated[str, typer.Option(help=f"{_choices('augment')} (random affine distortions, batched).")] = "none",
+    val_split: Annotated[float, typer.Option(help="Fraction of train held out; best checkpoint and early stopping use it.")] = 0.0,
+    patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without improvement.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
+    deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
+    device: Annotated[str, typer.Option(help=_choices("device"))] = "auto",
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads (default: all cores).")] = None,
+    project: Annotated[str, typer.Option(help="Parent directory of runs.")] = "runs/train",
+    name: Annotated[Optional[str], typer.Option(help="Run directory name (default: exp, exp2, ...).")] = None,
+    resume: Annotated[Optional[Path], typer.Option(help="Continue the run saved in this last.pt.")] = None,
+    fail_under: Annotated[Optional[float], typer.Option(help="Exit 3 if final test accuracy (0..1) is below.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any of these options.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout at the end.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train a model, evaluating on the test split after every epoch; writes a run directory."""
+    from ..engine.trainer import train
+    from typer._click.core import ParameterSource
+
+    given = {p.name for p in ctx.command.params
+             if p.name and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE}
+    values = load_toml(config) if config else {}
+    params = ctx.params
+    for f in fields(TrainConfig):
+        if f.name in given or f.name not in values:
+            values[f.name] = params[f.name] if f.name in params else f.default
+    for key in ("data_dir",):
+        values[key] = str(values[key]) if values[key] is not None else None
+    if not values.get("offline"):
+        values["offline"] = None  # let LENET_OFFLINE decide
+    cfg = TrainConfig(**values)
+    if resume is None:
+        get_model_spec(cfg.model)  # unknown model: exit 2 before any data is loaded
+    explicit = given | (set(load_toml(config)) if config else set())
+
+    progress = TrainProgress(enabled=not quiet)
+    with StopRequest() as stop, progress:
+        try:
+            result = train(cfg, on_event=progress.handle, should_stop=stop, resume=resume, explicit=explicit)
+        except KeyboardInterrupt:
+            raise Interrupted("Interrupted at once; files on disk are intact (the last completed save)") from None
+    if result.status == "interrupted":
+        code = _EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
+        raise Interrupted(
+            f"Interrupted; resumable checkpoint saved: {result.last_checkpoint} "
+            f"(continue with: lenet train --resume {result.last_checkpoint})",
+            exit_code=code,
+        )
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_summary(result)
+    if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
+        raise QualityGateFailed(f"Test accuracy {result.test_accuracy:.4f} is below --fail-under {cfg.fail_under}")
+
+
+def _print_summary(result: Any) -> None:
+    table = Table(title=f"Training {result.status}: {result.run_dir}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("epochs", str(result.epochs))
+    if result.test_accuracy is not None:
+        table.add_row("test accuracy", f"{result.test_accuracy:.2%}")
+        table.add_row("test loss", f"{result.test_loss:.4f}")
+    if result.best_epoch is not None:
+        table.add_row("best epoch", f"{result.best_epoch} (test accuracy {result.best_test_accuracy:.2%})")
+    table.add_row("seed", str(result.seed))
+    table.add_row("time", f"{result.seconds:.1f} s")
+    for label, path in (("best checkpoint", result.best_checkpoint), ("last checkpoint", result.last_checkpoint)):
+        if path is not None:
+            table.add_row(label, str(path))
+    out().print(table)

@@ -1,0 +1,47 @@
+"""Turning uint8 image batches into model input: scale, pad or resize, normalise."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Normalization", "to_model_input"]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How raw images become model input; stored in checkpoints so predict does the same."""
+
+    mean: tuple[float, ...]  # per channel, 0..1 scale
+    std: tuple[float, ...]
+    input_size: int  # the model's square input side
+    channels: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Normalization":
+        return cls(tuple(data["mean"]), tuple(data["std"]), int(data["input_size"]), int(data["channels"]))
+
+
+def to_model_input(images: torch.Tensor, norm: Normalization) -> torch.Tensor:
+    """uint8 N x C x H x W -> float32 N x C x S x S, normalised.
+
+    Smaller images are padded with background (as the paper padded 28x28 MNIST to
+    32x32); larger ones are resized with antialiasing.
+    """
+    x = images.to(torch.float32).div_(255.0)
+    height, width = x.shape[-2:]
+    side = norm.input_size
+    if height > side or width > side:
+        x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
+    elif height < side or width < side:
+        top, left = (side - height) // 2, (side - width) // 2
+        x = F.pad(x, (left, side - width - left, top, side - height - top), value=0.0)
+    mean = torch.tensor(norm.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    std = torch.tensor(norm.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return x.sub_(mean).div_(std)

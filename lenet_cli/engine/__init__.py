@@ -1,0 +1,1 @@
+"""Training, evaluation, checkpoints and run directories. Never prints; reports through callbacks."""

@@ -1,0 +1,94 @@
+"""Checkpoints: plain dicts of tensors and Python values, written atomically, read with weights_only.
+
+A checkpoint rebuilds its model alone (model name and arguments, classes,
+normalisation) and resumes training exactly (optimizer, scheduler and RNG
+states, position in the epoch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import DataFormatError, InputNotFound, LenetError
+
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "sha256_file", "build_model"]
+
+FORMAT = "lenet-checkpoint"
+VERSION = 1
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write via a temp file in the same directory, fsync, then os.replace: never a half file."""
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> str:
+    """Save atomically; returns the file's SHA-256. Disk errors become a LenetError."""
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "version": VERSION, **checkpoint}, buffer)
+    payload = buffer.getvalue()
+    try:
+        atomic_write_bytes(path, payload)
+    except OSError as exc:
+        raise LenetError(f"Could not write checkpoint {path}: {exc.strerror or exc}") from None
+    return hashlib.sha256(payload).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a lenet checkpoint with ``weights_only=True``; anything else is refused clearly."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFound(f"Checkpoint {path} not found")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
+        raise LenetError(
+            f"{path}: refused to load; it holds objects that only a full unpickle could create, "
+            f"which can run code ({first[:160]}). lenet loads checkpoints with weights_only=True only"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataFormatError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0][:160]})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = f"a dict with keys {sorted(data)[:8]}" if isinstance(data, dict) else type(data).__name__
+        raise LenetError(f"{path}: not a lenet checkpoint (found {found})")
+    return data
+
+
+def build_model(checkpoint: dict[str, Any]) -> torch.nn.Module:
+    """The model a checkpoint describes, with its weights loaded."""
+    from ..models import get_model
+
+    model = get_model(checkpoint["model"], **checkpoint["model_args"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model
