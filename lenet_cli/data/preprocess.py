@@ -34,14 +34,17 @@ def to_model_input(images: torch.Tensor, norm: Normalization) -> torch.Tensor:
     Smaller images are padded with background (as the paper padded 28x28 MNIST to
     32x32); larger ones are resized with antialiasing.
     """
-    x = images.to(torch.float32).div_(255.0)
-    height, width = x.shape[-2:]
     side = norm.input_size
+    n, channels, height, width = images.shape
     if height > side or width > side:
+        x = images.to(torch.float32).div_(255.0)
         x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
-    elif height < side or width < side:
+    else:
+        # Pad by writing into a zero canvas: one float copy of the data instead of two.
         top, left = (side - height) // 2, (side - width) // 2
-        x = F.pad(x, (left, side - width - left, top, side - height - top), value=0.0)
+        x = images.new_zeros((n, channels, side, side), dtype=torch.float32)
+        x[:, :, top : top + height, left : left + width] = images
+        x.div_(255.0)
     mean = torch.tensor(norm.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(norm.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     return x.sub_(mean).div_(std)
