@@ -17,6 +17,7 @@ from .app import app
 from .console import err, out, print_json
 from .progress import TrainProgress
 
+_DEFAULT = TrainConfig()  # the CLI shows and uses the config's own defaults
 _EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
@@ -53,26 +54,26 @@ def _choices(key: str) -> str:
 @app.command("train")
 def train_command(
     ctx: typer.Context,
-    dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.")] = "mnist",
+    dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.")] = _DEFAULT.dataset,
     data_dir: Annotated[Optional[Path], typer.Option(help="Look for dataset files here first.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never download (also LENET_OFFLINE=1).")] = False,
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `lenet models`).")] = "lenet5",
-    epochs: Annotated[int, typer.Option(help="Epochs to train.")] = 3,
-    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 128,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 0.01,
-    optimizer: Annotated[str, typer.Option(help=_choices("optimizer"))] = "adam",
-    momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.9,
-    weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = 0.0,
-    scheduler: Annotated[str, typer.Option(help=_choices("scheduler"))] = "onecycle",
-    label_smoothing: Annotated[float, typer.Option(help="Cross-entropy label smoothing.")] = 0.0,
-    augment: Annotated[str, typer.Option(help=f"{_choices('augment')} (random affine distortions, batched).")] = "none",
-    val_split: Annotated[float, typer.Option(help="Fraction of train held out; best checkpoint and early stopping use it.")] = 0.0,
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `lenet models`).")] = _DEFAULT.model,
+    epochs: Annotated[int, typer.Option(help="Epochs to train.")] = _DEFAULT.epochs,
+    batch_size: Annotated[int, typer.Option(help="Images per step.")] = _DEFAULT.batch_size,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = _DEFAULT.lr,
+    optimizer: Annotated[str, typer.Option(help=_choices("optimizer"))] = _DEFAULT.optimizer,
+    momentum: Annotated[float, typer.Option(help="SGD momentum.")] = _DEFAULT.momentum,
+    weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = _DEFAULT.weight_decay,
+    scheduler: Annotated[str, typer.Option(help=_choices("scheduler"))] = _DEFAULT.scheduler,
+    label_smoothing: Annotated[float, typer.Option(help="Cross-entropy label smoothing.")] = _DEFAULT.label_smoothing,
+    augment: Annotated[str, typer.Option(help=f"{_choices('augment')} (random affine distortions, batched).")] = _DEFAULT.augment,
+    val_split: Annotated[float, typer.Option(help="Fraction of train held out; best checkpoint and early stopping use it.")] = _DEFAULT.val_split,
     patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without improvement.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
-    device: Annotated[str, typer.Option(help=_choices("device"))] = "auto",
+    device: Annotated[str, typer.Option(help=_choices("device"))] = _DEFAULT.device,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads (default: all cores).")] = None,
-    project: Annotated[str, typer.Option(help="Parent directory of runs.")] = "runs/train",
+    project: Annotated[str, typer.Option(help="Parent directory of runs.")] = _DEFAULT.project,
     name: Annotated[Optional[str], typer.Option(help="Run directory name (default: exp, exp2, ...).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run saved in this last.pt.")] = None,
     fail_under: Annotated[Optional[float], typer.Option(help="Exit 3 if final test accuracy (0..1) is below.")] = None,

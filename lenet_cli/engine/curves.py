@@ -65,7 +65,7 @@ def draw_curves(history: list[dict[str, Any]], path: Path, width: int = 1000, he
             draw.line([tx, y1, tx, y1 + 4], fill="black")
             draw.text((tx - 4, y1 + 8), str(epoch), fill="black")
         draw.text(((x0 + x1) // 2 - 15, height - 20), "epoch", fill="black")
-        legend_y = y0 + 6
+        legend_x = x1 - 150  # legend above the plot box, right-aligned: never over the lines
         for column, colour, label in series:
             points = [to_xy(row["epoch"], row[column]) for row in history
                       if row.get(column) is not None and math.isfinite(row[column])]
@@ -75,9 +75,9 @@ def draw_curves(history: list[dict[str, Any]], path: Path, width: int = 1000, he
                 draw.line(points, fill=colour, width=2)
             for px, py in points:
                 draw.ellipse([px - 2, py - 2, px + 2, py + 2], fill=colour)
-            draw.line([x1 - 70, legend_y + 6, x1 - 50, legend_y + 6], fill=colour, width=2)
-            draw.text((x1 - 45, legend_y), label, fill="black")
-            legend_y += 16
+            draw.line([legend_x, 21, legend_x + 16, 21], fill=colour, width=2)
+            draw.text((legend_x + 19, 15), label, fill="black")
+            legend_x += 52
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     atomic_write_bytes(path, buffer.getvalue())

@@ -1,11 +1,17 @@
-"""Loss and accuracy of a model over in-memory tensors, in batches, without gradients."""
+"""Evaluation: loss and accuracy over in-memory tensors, and whole-checkpoint evaluation."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["evaluate", "predict_logits"]
+from ..errors import LenetError
+
+__all__ = ["evaluate", "predict_logits", "evaluate_checkpoint", "check_compatible", "CheckpointEvaluation"]
 
 
 @torch.no_grad()
@@ -27,3 +33,57 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     loss = F.cross_entropy(logits, y).item()
     accuracy = (logits.argmax(1) == y).float().mean().item()
     return loss, accuracy
+
+
+@dataclass
+class CheckpointEvaluation:
+    """The outcome of ``evaluate_checkpoint``: metrics plus what plots need."""
+
+    report: Any  # ClassificationReport
+    dataset: str
+    split: str
+    checkpoint: str
+    images: torch.Tensor  # uint8, as loaded
+    labels: torch.Tensor
+    probabilities: torch.Tensor  # softmax of the logits
+
+
+def check_compatible(checkpoint: dict[str, Any], spec: Any, where: str) -> None:
+    """A model must fit the data: channels, classes and image size."""
+    problems = []
+    if checkpoint["model_args"].get("in_channels") != spec.channels:
+        problems.append(f"model takes {checkpoint['model_args'].get('in_channels')} channel(s), data has {spec.channels}")
+    if list(checkpoint["classes"]) != list(spec.classes):
+        problems.append(f"model knows {len(checkpoint['classes'])} classes ({', '.join(checkpoint['classes'][:4])}, ...), "
+                        f"data has {len(spec.classes)} ({', '.join(spec.classes[:4])}, ...)")
+    if "image_size" in checkpoint and list(checkpoint["image_size"]) != list(spec.size):
+        problems.append(f"model was trained on {checkpoint['image_size'][0]}x{checkpoint['image_size'][1]} images, "
+                        f"data is {spec.size[0]}x{spec.size[1]}")
+    if problems:
+        raise LenetError(f"Checkpoint {where} does not fit dataset {spec.name!r}: " + "; ".join(problems))
+
+
+def evaluate_checkpoint(
+    path: str | Path,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+    offline: bool | None = None,
+    topk: int = 5,
+) -> CheckpointEvaluation:
+    """Evaluate a checkpoint on a dataset split (by default the one it was trained on)."""
+    from ..data import get_dataset
+    from ..data.preprocess import Normalization, to_model_input
+    from .checkpoint import build_model, load_checkpoint
+    from .metrics import classification_report
+
+    checkpoint = load_checkpoint(path)
+    name = dataset or checkpoint["dataset"]
+    data = get_dataset(name, split, data_dir=data_dir, offline=offline)
+    check_compatible(checkpoint, data.spec, str(path))
+    model = build_model(checkpoint)
+    x = to_model_input(data.images, Normalization.from_dict(checkpoint["normalization"]))
+    logits = predict_logits(model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last))
+    report = classification_report(logits, data.labels, list(checkpoint["classes"]), topk)
+    return CheckpointEvaluation(report, name, split, str(path), data.images, data.labels, logits.softmax(1))

@@ -223,7 +223,8 @@ def train(
         global_step = epoch * steps_per_epoch + step
         return {
             "model": config.model, "model_args": model_args, "classes": list(spec.classes),
-            "dataset": config.dataset, "normalization": norm.to_dict(), "config": config.to_dict(),
+            "dataset": config.dataset, "image_size": list(spec.size), "normalization": norm.to_dict(),
+            "config": config.to_dict(),
             "seed": seed, "lenet_version": __version__,
             "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": {"augment": augment_rng.get_state()},

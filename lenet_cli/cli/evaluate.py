@@ -1,0 +1,93 @@
+"""``lenet eval``: honest metrics for a checkpoint on a dataset split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import LenetError, QualityGateFailed
+from .app import app
+from .console import err, out, print_json
+
+
+@app.command("eval")
+def eval_command(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="A checkpoint written by `lenet train`.")],
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset (default: the one the checkpoint was trained on).")] = None,
+    split: Annotated[str, typer.Option(help="train | test")] = "test",
+    data_dir: Annotated[Optional[Path], typer.Option(help="Look for dataset files here first.")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Never download (also LENET_OFFLINE=1).")] = False,
+    topk: Annotated[int, typer.Option(min=1, help="Also report top-k accuracy.")] = 5,
+    plot: Annotated[Optional[Path], typer.Option(help="Write confusion.png and mistakes.png into this directory.")] = None,
+    fail_under: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Exit 3 if accuracy (0..1) is below.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Evaluate a checkpoint: loss, top-1/top-k accuracy, per-class scores, confusion matrix."""
+    from ..engine.evaluate import evaluate_checkpoint
+
+    result = evaluate_checkpoint(checkpoint, dataset=dataset, split=split, data_dir=data_dir,
+                                 offline=True if offline else None, topk=topk)
+    report = result.report
+    plots = _write_plots(result, plot) if plot else []
+    if as_json:
+        print_json({"checkpoint": str(checkpoint), "dataset": result.dataset, "split": split,
+                    **report.to_dict(), "plots": [str(p) for p in plots]})
+    else:
+        _print_report(result)
+        for path in plots:
+            err().print(f"wrote {path}", markup=False, highlight=False)
+    if fail_under is not None and report.accuracy < fail_under:
+        raise QualityGateFailed(f"Accuracy {report.accuracy:.4f} is below --fail-under {fail_under}")
+
+
+def _write_plots(result, directory: Path) -> list[Path]:
+    from ..engine.plots import draw_confusion_matrix, draw_mistakes
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LenetError(f"Cannot create plot directory {directory}: {exc.strerror or exc}") from None
+    classes = result.report.classes
+    confidence, predicted = result.probabilities.max(1)
+    wrong = (predicted != result.labels).nonzero().flatten()
+    worst = wrong[confidence[wrong].argsort(descending=True)][:48]
+    confusion_path, mistakes_path = directory / "confusion.png", directory / "mistakes.png"
+    draw_confusion_matrix(result.report.confusion, classes, confusion_path,
+                          f"{result.dataset} {result.split}: accuracy {result.report.accuracy:.2%}")
+    draw_mistakes(result.images[worst].numpy(), [classes[i] for i in result.labels[worst].tolist()],
+                  [classes[i] for i in predicted[worst].tolist()], confidence[worst].tolist(), mistakes_path)
+    return [confusion_path, mistakes_path]
+
+
+def _print_report(result) -> None:
+    report = result.report
+    console = out()
+    head = Table(title=f"{result.checkpoint} on {result.dataset} ({result.split}, {report.count} images)")
+    head.add_column("metric")
+    head.add_column("value", justify="right")
+    head.add_row("accuracy (top-1)", f"{report.accuracy:.2%}")
+    head.add_row(f"accuracy (top-{report.topk})", f"{report.topk_accuracy:.2%}")
+    head.add_row("loss (cross-entropy)", f"{report.loss:.4f}")
+    console.print(head)
+    per_class = Table(title="Per class")
+    for column in ("class", "precision", "recall", "f1", "support"):
+        per_class.add_column(column, justify="left" if column == "class" else "right")
+    for row in report.per_class:
+        per_class.add_row(escape(row["class"]), f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+                          str(row["support"]))
+    for label, avg in (("macro avg", report.macro), ("weighted avg", report.weighted)):
+        per_class.add_row(label, f"{avg['precision']:.4f}", f"{avg['recall']:.4f}", f"{avg['f1']:.4f}",
+                          str(report.count), style="bold")
+    console.print(per_class)
+    matrix = Table(title="Confusion matrix (rows: true, columns: predicted)")
+    matrix.add_column("")
+    for name in report.classes:
+        matrix.add_column(name[:6], justify="right")
+    for i, (name, row) in enumerate(zip(report.classes, report.confusion)):
+        cells = ["." if not v else f"[bold]{v}[/]" if i == j else str(v) for j, v in enumerate(row)]
+        matrix.add_row(escape(name[:12]), *cells)
+    console.print(matrix)

@@ -1,0 +1,132 @@
+"""``lenet predict``: classes for image files, directories, globs or paths on stdin."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import sys
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..data.images import IMAGE_SUFFIXES
+from ..errors import DataFormatError, InputNotFound, LenetError, UsageError
+from .app import app
+from .console import out, print_error, print_json
+
+_BATCH = 256
+_GLOB_CHARS = set("*?[")
+
+
+def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Iterator[Path]:
+    """Image paths in the order given; directories sorted; names that match nothing go to ``missing``."""
+    for item in inputs:
+        if item == "-":
+            yield from expand_inputs([line.strip() for line in sys.stdin if line.strip()], recursive, missing)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found = path.rglob("*") if recursive else path.iterdir()
+            yield from sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.exists():
+            yield path
+        elif _GLOB_CHARS & set(item) and (matches := sorted(glob.glob(item, recursive=recursive))):
+            yield from (Path(m) for m in matches if Path(m).is_file())
+        else:
+            missing.append(item)
+
+
+@app.command("predict")
+def predict_command(
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="Image files, directories, glob patterns, or - to read paths from stdin.")] = None,
+    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", "-c", help="A checkpoint, or 'last' (newest run's best.pt). Default: the bundled MNIST LeNet-5.")] = None,
+    topk: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per input.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    preprocess: Annotated[Optional[str], typer.Option(help="mnist | resize | none (default: mnist for 1-channel models).")] = None,
+    save_preprocessed: Annotated[Optional[Path], typer.Option(help="Write what the model saw, as PNG, into this directory.")] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subdirectories.")] = False,
+    project: Annotated[Path, typer.Option(help="Where --checkpoint last looks for runs.")] = Path("runs/train"),
+) -> None:
+    """Predict the class of each image (digits from photos and scans work out of the box)."""
+    from ..engine.predict import Predictor, resolve_checkpoint
+
+    if not inputs:
+        raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
+    if as_json and as_csv:
+        raise UsageError("Choose one of --json and --csv")
+    predictor = Predictor(resolve_checkpoint(checkpoint, project), preprocess)
+    if save_preprocessed is not None:
+        try:
+            save_preprocessed.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LenetError(f"Cannot create {save_preprocessed}: {exc.strerror or exc}") from None
+    missing: list[str] = []
+    bad = 0
+    rows = []
+    writer = csv.writer(sys.stdout, lineterminator="\n") if as_csv else None
+    if writer:
+        writer.writerow(["path", "label", "class_name", "probability", "topk"])
+    batch, names, index = [], [], 0
+
+    def flush() -> None:
+        import numpy as np
+
+        if not batch:
+            return
+        for result in predictor.predict(np.stack(batch), names, topk):
+            if as_json:
+                print_json(result.to_dict())
+            elif writer:
+                writer.writerow([result.path, result.label, result.class_name, f"{result.probability:.6f}",
+                                 ";".join(f"{n}:{p:.6f}" for n, p in result.topk)])
+            else:
+                rows.append(result)
+        batch.clear()
+        names.clear()
+
+    for path in expand_inputs(list(inputs), recursive, missing):
+        try:
+            image = predictor.prepare(path)
+        except DataFormatError as exc:
+            print_error(str(exc))
+            bad += 1
+            continue
+        if save_preprocessed is not None:
+            _save_png(image, save_preprocessed / f"{index:05d}-{path.stem}.png")
+        index += 1
+        batch.append(image)
+        names.append(str(path))
+        if len(batch) >= _BATCH:
+            flush()
+    flush()
+    if rows:
+        _print_table(rows)
+    for item in missing:
+        print_error(f"{item}: no such file, directory or matching pattern")
+    if missing:
+        raise InputNotFound(f"{len(missing)} input(s) not found")
+    if bad:
+        raise DataFormatError(f"{bad} input(s) could not be read; the others were predicted")
+
+
+def _save_png(image, path: Path) -> None:
+    from PIL import Image
+
+    picture = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+    Image.fromarray(picture).save(path)
+
+
+def _print_table(rows) -> None:
+    table = Table()
+    table.add_column("path", overflow="fold")
+    table.add_column("class")
+    table.add_column("probability", justify="right")
+    table.add_column("top-k")
+    for r in rows:
+        table.add_row(escape(r.path), escape(r.class_name), f"{r.probability:.2%}",
+                      escape(", ".join(f"{n} {p:.1%}" for n, p in r.topk)))
+    out().print(table)

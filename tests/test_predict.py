@@ -1,0 +1,219 @@
+"""lenet predict: real-world pictures, every input form, bad files, odd image modes, and safety."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO
+from lenet_cli.cli.app import app
+from lenet_cli.data.search import BUNDLED_DIR
+from photo_digits import generate, load_mnist_test
+
+MNIST_DIR = BUNDLED_DIR / "mnist"
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    return load_mnist_test(MNIST_DIR)
+
+
+def _paper_digit(digit: np.ndarray, size: int = 120) -> np.ndarray:
+    """Dark ink on white, enlarged: uint8 H x W."""
+    big = np.asarray(Image.fromarray(digit).resize((size, size), Image.BICUBIC), np.float32)
+    return (255 - big * 0.85).clip(0, 255).astype(np.uint8)
+
+
+def _predict_json(runner, *args: str, input: str | None = None) -> tuple[int, list[dict], str]:
+    result = runner.invoke(app, ["predict", *args, "--json"], input=input)
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    return result.exit_code, rows, result.stderr
+
+
+def test_bundled_model_reads_photographed_and_scanned_digits(runner, tmp_path: Path) -> None:
+    written = generate(tmp_path / "photos", MNIST_DIR, count=200, seed=1)
+    code, rows, stderr = _predict_json(runner, str(tmp_path / "photos"))
+    assert code == 0, stderr
+    truth = {str(path): label for path, label in written}
+    assert len(rows) == 200
+    accuracy = sum(row["label"] == truth[row["path"]] for row in rows) / len(rows)
+    assert accuracy >= 0.97, accuracy
+
+
+def test_json_lines_fields(runner, tmp_path: Path, digits) -> None:
+    images, labels = digits
+    Image.fromarray(_paper_digit(images[0])).save(tmp_path / "seven.png")
+    code, rows, _ = _predict_json(runner, str(tmp_path / "seven.png"), "--topk", "4")
+    assert code == 0
+    (row,) = rows
+    assert set(row) == {"path", "label", "class_name", "probability", "topk"}
+    assert row["label"] == int(labels[0]) == 7 and row["class_name"] == "7"
+    assert len(row["topk"]) == 4 and row["topk"][0] == ["7", row["probability"]]
+    assert row["probability"] >= row["topk"][1][1]
+
+
+def test_csv_and_table_output(runner, tmp_path: Path, digits) -> None:
+    images, _ = digits
+    for i in range(3):
+        Image.fromarray(_paper_digit(images[i])).save(tmp_path / f"{i}.png")
+    result = runner.invoke(app, ["predict", str(tmp_path), "--csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [Path(r["path"]).name for r in rows] == ["0.png", "1.png", "2.png"]
+    assert rows[0]["topk"].count(":") == 3
+    table = runner.invoke(app, ["predict", str(tmp_path)])
+    assert table.exit_code == 0 and "probability" in table.stdout
+    assert runner.invoke(app, ["predict", str(tmp_path), "--csv", "--json"]).exit_code == 2
+
+
+def test_directories_globs_recursion_and_stdin(runner, tmp_path: Path, digits) -> None:
+    images, _ = digits
+    (tmp_path / "sub").mkdir()
+    Image.fromarray(_paper_digit(images[1])).save(tmp_path / "b.png")
+    Image.fromarray(_paper_digit(images[2])).save(tmp_path / "a.jpg")
+    Image.fromarray(_paper_digit(images[3])).save(tmp_path / "sub" / "c.bmp")
+    (tmp_path / "notes.txt").write_text("not an image, skipped in directories")
+    _, rows, _ = _predict_json(runner, str(tmp_path))
+    assert [Path(r["path"]).name for r in rows] == ["a.jpg", "b.png"]
+    _, rows, _ = _predict_json(runner, str(tmp_path), "--recursive")
+    assert [Path(r["path"]).name for r in rows] == ["a.jpg", "b.png", "c.bmp"]
+    _, rows, _ = _predict_json(runner, str(tmp_path / "*.png"))
+    assert [Path(r["path"]).name for r in rows] == ["b.png"]
+    _, rows, _ = _predict_json(runner, "-", input=f"{tmp_path / 'a.jpg'}\n\n{tmp_path / 'sub' / 'c.bmp'}\n")
+    assert [Path(r["path"]).name for r in rows] == ["a.jpg", "c.bmp"]
+
+
+def test_missing_input_is_66_and_the_rest_is_predicted(runner, tmp_path: Path, digits) -> None:
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "ok.png")
+    code, rows, stderr = _predict_json(runner, str(tmp_path / "ok.png"), str(tmp_path / "nope.png"))
+    assert code == 66 and len(rows) == 1
+    assert "nope.png" in stderr and "Traceback" not in stderr
+    assert runner.invoke(app, ["predict"]).exit_code == 2
+
+
+def test_bad_files_are_named_skipped_and_exit_65(runner, tmp_path: Path, digits, monkeypatch) -> None:
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "good.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("hello, not a picture")
+    buffer = io.BytesIO()
+    Image.fromarray(_paper_digit(digits[0][1])).save(buffer, format="PNG")
+    (tmp_path / "truncated.png").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    Image.new("L", (3000, 3000), 255).save(tmp_path / "bomb.png")
+    monkeypatch.setattr("lenet_cli.data.images.MAX_PIXELS", 4_000_000)  # a 9 MP image now counts as a bomb
+    code, rows, stderr = _predict_json(runner, str(tmp_path))
+    assert code == 65, stderr
+    assert [Path(r["path"]).name for r in rows] == ["good.png"]
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    for name in ("empty.png", "text.png", "truncated.png", "bomb.png"):
+        assert sum(name in line for line in lines) == 1, (name, stderr)
+    assert "Traceback" not in stderr
+
+
+def _variants(digit: np.ndarray, directory: Path) -> list[Path]:
+    """The same digit in many image modes and containers."""
+    paper = _paper_digit(digit)
+    ink = 255 - paper  # light on dark
+    paths = []
+
+    def save(img: Image.Image, name: str, **kwargs) -> None:
+        img.save(directory / name, **kwargs)
+        paths.append(directory / name)
+
+    save(Image.fromarray(paper), "grey.png")
+    save(Image.fromarray(ink), "light-on-dark.png")
+    save(Image.fromarray((paper.astype(np.uint16) * 257)), "sixteen-bit.png")
+    save(Image.fromarray(paper).convert("P"), "palette.gif")
+    save(Image.fromarray(paper).convert("CMYK"), "cmyk.jpg")
+    save(Image.fromarray(paper).convert("RGB"), "colour.webp")
+    save(Image.fromarray(paper).convert("RGB"), "colour.tiff")
+    save(Image.merge("LA", [Image.new("L", paper.shape[::-1], 0), Image.fromarray(ink)]), "transparent-la.png")
+    rgba = np.zeros((*paper.shape, 4), np.uint8)
+    rgba[..., 2] = 120
+    rgba[..., 3] = ink
+    save(Image.fromarray(rgba, "RGBA"), "transparent-rgba.png")
+    rotated = Image.fromarray(paper).transpose(Image.Transpose.ROTATE_90)  # stored sideways (90 deg anticlockwise)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation 6: a viewer rotates it 90 degrees clockwise to display it upright
+    save(rotated, "exif-rotated.jpg", exif=exif)
+    return paths
+
+
+def test_image_modes_and_exif_rotation(runner, tmp_path: Path, digits) -> None:
+    images, labels = digits
+    for index in (0, 1, 2):  # a 7, a 2 and a 1
+        directory = tmp_path / str(index)
+        directory.mkdir()
+        paths = _variants(images[index], directory)
+        code, rows, stderr = _predict_json(runner, *map(str, paths))
+        assert code == 0, stderr
+        wrong = [Path(r["path"]).name for r in rows if r["label"] != labels[index]]
+        assert len(rows) == len(paths) and not wrong, (int(labels[index]), wrong)
+
+
+def test_save_preprocessed_writes_what_the_model_saw(runner, tmp_path: Path, digits) -> None:
+    Image.fromarray(_paper_digit(digits[0][0], size=300)).save(tmp_path / "in.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "in.png"), "--save-preprocessed", str(tmp_path / "seen")])
+    assert result.exit_code == 0, result.output
+    (saved,) = (tmp_path / "seen").iterdir()
+    seen = np.asarray(Image.open(saved))
+    assert seen.shape == (28, 28)
+    assert seen[0].max() < 30 and seen.max() == 255  # light ink on black, full contrast
+    ys, xs = np.nonzero(seen > 60)
+    assert max(np.ptp(ys), np.ptp(xs)) <= 20  # fitted into the 20x20 box
+
+
+def test_checkpoint_last_uses_the_newest_run(runner, tmp_path: Path, digits) -> None:
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "x.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "--checkpoint", "last",
+                                 "--project", str(tmp_path / "runs")])
+    assert result.exit_code == 66 and "lenet train" in result.stderr
+    from lenet_cli.engine.predict import BUNDLED_WEIGHTS
+
+    (tmp_path / "runs" / "exp").mkdir(parents=True)
+    (tmp_path / "runs" / "exp" / "best.pt").write_bytes(BUNDLED_WEIGHTS.read_bytes())
+    result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "-c", "last", "--project",
+                                 str(tmp_path / "runs"), "--json"])
+    assert result.exit_code == 0, result.output
+
+
+class _Payload:
+    def __init__(self, sentinel: str) -> None:
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.sentinel}",))
+
+
+def test_crafted_pickle_checkpoint_is_refused(runner, tmp_path: Path, digits) -> None:
+    sentinel = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "lenet-checkpoint", "payload": _Payload(str(sentinel))}, evil)
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "x.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "--checkpoint", str(evil)])
+    assert result.exit_code == 1, result.output
+    assert "weights_only" in result.stderr and "Traceback" not in result.output
+    assert not sentinel.exists()
+    assert runner.invoke(app, ["eval", "--checkpoint", str(evil)]).exit_code == 1
+    assert not sentinel.exists()
+
+
+def test_predict_does_not_import_torchvision(tmp_path: Path, digits) -> None:
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "x.png")
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom lenet_cli.cli.app import app\n"
+        f"r = CliRunner().invoke(app, ['predict', {str(tmp_path / 'x.png')!r}, '--json'])\n"
+        "assert r.exit_code == 0, r.output\nprint('torchvision' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
