@@ -92,8 +92,8 @@ def train_command(
     for f in fields(TrainConfig):
         if f.name in given or f.name not in values:
             values[f.name] = params[f.name] if f.name in params else f.default
-    for key in ("data_dir",):
-        values[key] = str(values[key]) if values[key] is not None else None
+    if values["data_dir"] is not None:
+        values["data_dir"] = str(values["data_dir"])
     if not values.get("offline"):
         values["offline"] = None  # let LENET_OFFLINE decide
     cfg = TrainConfig(**values)

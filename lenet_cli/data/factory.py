@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import DataFormatError, DataUnavailable, InputNotFound, LenetError, UsageError
 from .download import download, offline_requested
 from .idx import read_idx
+from .images import IMAGE_SUFFIXES, open_image
 from .search import Location, expected_files_hint, find_idx_file, find_split_files, locate
 from .specs import DATASETS, SPLITS, DatasetSpec
 
@@ -27,7 +28,6 @@ BUNDLED_SHA256 = {
     "t10k-images-idx3-ubyte.gz": "1a1a05eab793c14bb050b398624a11b0ffd1a2953baed553b1b9bd079e2a20be",
     "t10k-labels-idx1-ubyte.gz": "b91679a0acfe4ba0e50a2437a903084cba1f5f92592b016a25a7dfd00455798b",
 }
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 
 
 @dataclass
@@ -166,7 +166,7 @@ def _read_with_torchvision(spec: DatasetSpec, split: str, root: Path) -> tuple[n
     except (RuntimeError, OSError, ValueError, EOFError) as exc:
         raise DataFormatError(f"{root}: could not read {spec.name!r} files ({exc})") from None
     images = np.asarray(dataset.data)
-    labels = np.asarray(getattr(dataset, "targets", None) if hasattr(dataset, "targets") else dataset.labels)
+    labels = np.asarray(dataset.targets if hasattr(dataset, "targets") else dataset.labels)  # SVHN says labels
     if images.ndim == 4 and images.shape[-1] in (1, 3):  # N x H x W x C (CIFAR) -> N x C x H x W
         images = images.transpose(0, 3, 1, 2)
     return np.ascontiguousarray(images), labels.astype(np.int64)
@@ -220,8 +220,6 @@ def _load_idx_dir(directory: Path, split: str) -> Dataset:
 
 def _load_image_folder(directory: Path, split: str) -> Dataset:
     """``folder:DIR``: images in ``DIR/<split>/<class>/``; classes come from ``DIR/train``."""
-    from PIL import Image, UnidentifiedImageError
-
     split_dir = directory / split
     if not split_dir.is_dir():
         raise InputNotFound(f"{split_dir} not found; folder datasets need DIR/train/<class>/ and DIR/test/<class>/")
@@ -233,34 +231,17 @@ def _load_image_folder(directory: Path, split: str) -> Dataset:
     for index, class_name in enumerate(classes):
         class_dir = split_dir / class_name
         if class_dir.is_dir():
-            paths += [(p, index) for p in sorted(class_dir.iterdir()) if p.suffix.lower() in _IMAGE_SUFFIXES]
+            paths += [(p, index) for p in sorted(class_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     if not paths:
-        raise InputNotFound(f"{split_dir} holds no images ({', '.join(sorted(_IMAGE_SUFFIXES))})")
-    pictures = []
-    for path, _ in paths:
-        try:
-            with Image.open(path) as img:
-                img.load()
-                pictures.append(img.copy())
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            raise DataFormatError(f"{path}: not a readable image ({exc})") from None
-    colour = any(p.mode not in ("1", "L", "LA", "I", "I;16", "F") for p in pictures)
+        raise InputNotFound(f"{split_dir} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    pictures = [open_image(path) for path, _ in paths]  # named DataFormatError for any bad file
+    colour = any(p.mode in ("RGB", "RGBA") for p in pictures)
     mode = "RGB" if colour else "L"
     size = pictures[0].size  # all images are brought to the first one's size
-    arrays = [np.asarray(_to_mode(p, mode).resize(size) if p.size != size else _to_mode(p, mode)) for p in pictures]
+    arrays = [np.asarray(p.convert(mode) if p.size == size else p.convert(mode).resize(size)) for p in pictures]
     images = np.stack(arrays)
     images = images.transpose(0, 3, 1, 2) if colour else images
     labels = np.array([label for _, label in paths], dtype=np.int64)
     spec = _custom_spec(f"folder:{directory}", classes, images)
     return _as_dataset(np.ascontiguousarray(images), labels, spec, split, str(split_dir))
 
-
-def _to_mode(picture: Any, mode: str) -> Any:
-    """Convert to L or RGB; 16-bit greys are scaled to 8 bits, not clipped."""
-    if picture.mode in ("I", "I;16", "F"):
-        array = np.asarray(picture, dtype=np.float64)
-        top = 65535.0 if picture.mode != "F" else max(float(array.max()), 1.0)
-        from PIL import Image
-
-        picture = Image.fromarray(np.clip(array / top * 255.0, 0, 255).astype(np.uint8), "L")
-    return picture.convert(mode)
