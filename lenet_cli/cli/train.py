@@ -87,7 +87,8 @@ def train_command(
 
     given = {p.name for p in ctx.command.params
              if p.name and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE}
-    values = load_toml(config) if config else {}
+    from_file = load_toml(config) if config else {}
+    values = dict(from_file)
     params = ctx.params
     for f in fields(TrainConfig):
         if f.name in given or f.name not in values:
@@ -99,7 +100,7 @@ def train_command(
     cfg = TrainConfig(**values)
     if resume is None:
         get_model_spec(cfg.model)  # unknown model: exit 2 before any data is loaded
-    explicit = given | (set(load_toml(config)) if config else set())
+    explicit = given | set(from_file)
 
     progress = TrainProgress(enabled=not quiet)
     with StopRequest() as stop, progress:
