@@ -160,6 +160,14 @@ def test_image_modes_and_exif_rotation(runner, tmp_path: Path, digits) -> None:
         assert len(rows) == len(paths) and not wrong, (int(labels[index]), wrong)
 
 
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_blank_image_is_predicted_not_a_crash(runner, tmp_path: Path, level: int) -> None:
+    Image.fromarray(np.full((40, 30), level, np.uint8)).save(tmp_path / "blank.png")
+    code, rows, stderr = _predict_json(runner, str(tmp_path / "blank.png"))
+    assert code == 0, stderr
+    assert len(rows) == 1 and 0.0 <= rows[0]["probability"] <= 1.0
+
+
 def test_save_preprocessed_writes_what_the_model_saw(runner, tmp_path: Path, digits) -> None:
     Image.fromarray(_paper_digit(digits[0][0], size=300)).save(tmp_path / "in.png")
     result = runner.invoke(app, ["predict", str(tmp_path / "in.png"), "--save-preprocessed", str(tmp_path / "seen")])

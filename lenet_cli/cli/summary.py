@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UsageError
-from ..models import get_model, get_model_spec
+from ..models import get_model, get_model_spec, list_models
 from .app import app
 from .console import err, out, print_json
 
@@ -21,12 +21,18 @@ def summary_command(
         typer.Option("--input-size", metavar="C H W", help="Input channels, height and width (square images)."),
     ] = None,
     num_classes: Annotated[Optional[int], typer.Option("--num-classes", min=1, help="Number of outputs.")] = None,
+    paper: Annotated[bool, typer.Option("--paper", help="Set each layer beside the 1998 paper's figures.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
-    """Show each layer's output shape and parameters (computed on CPU), and the totals."""
-    from ..models.summary import summarize
+    """Show each layer's output shape, parameters and connections (computed on CPU), and the totals."""
+    from ..models.summary import compare_with_paper, summarize
 
     spec = get_model_spec(model)
+    if paper and spec.paper is None:
+        with_figures = ", ".join(n for n in list_models() if get_model_spec(n).paper)
+        raise UsageError(f"The paper gives no figures for {model}; --paper works with: {with_figures}")
+    if paper and (input_size or num_classes):
+        raise UsageError("--paper compares the paper's own configuration; drop --input-size and --num-classes")
     channels, height, width = input_size or spec.input_shape
     if height != width:
         raise UsageError(f"--input-size needs square images, got {height}x{width}")
@@ -37,21 +43,31 @@ def summary_command(
     except ValueError as exc:  # e.g. an input too small for the network
         raise UsageError(str(exc)) from None
     report = summarize(network, (channels, height, width), name=model)
+    comparison = compare_with_paper(report, spec.paper) if paper else None
     if as_json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), **({"paper": comparison} if comparison else {})})
         return
-    table = Table(title=f"{model}  input {channels}x{height}x{width}")
-    table.add_column("layer")
-    table.add_column("type")
-    table.add_column("output shape", justify="right")
-    table.add_column("parameters", justify="right")
-    for row in report.rows:
-        table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}")
     console = out()
-    console.print(table)
+    if comparison and comparison["layers"]:
+        console.print(_paper_table(model, comparison))
+    else:
+        table = Table(title=f"{model}  input {channels}x{height}x{width}")
+        for column in ("layer", "type"):
+            table.add_column(column)
+        for column in ("output shape", "parameters", "connections"):
+            table.add_column(column, justify="right")
+        for row in report.rows:
+            table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}", f"{row.connections:,}")
+        console.print(table)
+    if comparison:
+        about = "about " if comparison["approximate"] else ""
+        console.print(f"Paper (section {comparison['section']}): {about}{comparison['paper_params']:,} parameters, "
+                      f"{about}{comparison['paper_connections']:,} connections, "
+                      f"{comparison['paper_test_error']} % MNIST test error")
     console.print(f"Total params: {report.total_params:,}")
     console.print(f"Trainable params: {report.trainable_params:,}")
     console.print(f"Non-trainable params: {report.total_params - report.trainable_params:,}")
+    console.print(f"Connections: {report.connections:,}")
     if not report.counts_agree:
         err().print("warning: the layer rows do not add up to the model's parameter count", style="yellow")
     if report.torchsummary_params is not None and report.torchsummary_params != report.total_params:
@@ -60,3 +76,24 @@ def summary_command(
             "other than .weight/.bias, the total above counts every one",
             style="yellow",
         )
+
+
+def _paper_table(model: str, comparison: dict) -> Table:
+    """One row per paper layer: our counts, the paper's, and whether they agree."""
+    table = Table(title=f"{model} vs LeCun et al. 1998, section {comparison['section']}")
+    table.add_column("layer")
+    for column in ("output shape", "params", "paper", "connections", "paper", ""):
+        table.add_column(column, justify="right")
+
+    def mark(ok: bool) -> str:
+        return "[green]=[/]" if ok else "[red]differs[/]"
+
+    for layer in comparison["layers"]:
+        table.add_row(layer["layer"], str(layer["output_shape"]), f"{layer['params']:,}", f"{layer['paper_params']:,}",
+                      f"{layer['connections']:,}", f"{layer['paper_connections']:,}", mark(layer["match"]))
+    totals_match = (comparison["params"] == comparison["paper_params"]
+                    and comparison["connections"] == comparison["paper_connections"])
+    table.add_row("total", "", f"{comparison['params']:,}", f"{comparison['paper_params']:,}",
+                  f"{comparison['connections']:,}", f"{comparison['paper_connections']:,}", mark(totals_match),
+                  style="bold")
+    return table

@@ -65,6 +65,7 @@ def train_command(
     momentum: Annotated[float, typer.Option(help="SGD momentum.")] = _DEFAULT.momentum,
     weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = _DEFAULT.weight_decay,
     scheduler: Annotated[str, typer.Option(help=_choices("scheduler"))] = _DEFAULT.scheduler,
+    loss: Annotated[str, typer.Option(help=f"{_choices('loss')}; auto: the model's own (eq9 for lenet5-classic, else cross-entropy).")] = _DEFAULT.loss,
     label_smoothing: Annotated[float, typer.Option(help="Cross-entropy label smoothing.")] = _DEFAULT.label_smoothing,
     augment: Annotated[str, typer.Option(help=f"{_choices('augment')} (random affine distortions, batched).")] = _DEFAULT.augment,
     val_split: Annotated[float, typer.Option(help="Fraction of train held out; best checkpoint and early stopping use it.")] = _DEFAULT.val_split,

@@ -146,6 +146,8 @@ def _otsu(x: np.ndarray) -> float:
     total_weight, total_mean = weight[-1], mean[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         between = (total_mean * weight - mean * total_weight) ** 2 / (weight * (total_weight - weight))
+    if np.isnan(between[:-1]).all():  # a single grey level: no split, no ink
+        return 1.0
     return (int(np.nanargmax(between[:-1])) + 0.5) / 255.0
 
 

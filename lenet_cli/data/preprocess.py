@@ -19,13 +19,22 @@ class Normalization:
     std: tuple[float, ...]
     input_size: int  # the model's square input side
     channels: int
+    content_scale: float = 1.0  # images shrink by this factor before padding
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "mean": list(self.mean), "std": list(self.std)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Normalization":
-        return cls(tuple(data["mean"]), tuple(data["std"]), int(data["input_size"]), int(data["channels"]))
+        return cls(tuple(data["mean"]), tuple(data["std"]), int(data["input_size"]), int(data["channels"]),
+                   float(data.get("content_scale", 1.0)))
+
+    @classmethod
+    def from_range(cls, background: float, ink: float, input_size: int, channels: int,
+                   content_scale: float = 1.0) -> "Normalization":
+        """Map pixel 0 to ``background`` and 255 to ``ink`` (the paper's -0.1 and 1.175)."""
+        std = 1.0 / (ink - background)
+        return cls((-background * std,) * channels, (std,) * channels, input_size, channels, content_scale)
 
 
 def to_model_input(images: torch.Tensor, norm: Normalization) -> torch.Tensor:
@@ -36,6 +45,10 @@ def to_model_input(images: torch.Tensor, norm: Normalization) -> torch.Tensor:
     """
     side = norm.input_size
     n, channels, height, width = images.shape
+    if norm.content_scale != 1.0:  # shrink, then pad below
+        x = images.to(torch.float32)
+        height, width = max(1, round(height * norm.content_scale)), max(1, round(width * norm.content_scale))
+        images = F.interpolate(x, size=(height, width), mode="bilinear", antialias=True, align_corners=False)
     if height > side or width > side:
         x = images.to(torch.float32).div_(255.0)
         x = F.interpolate(x, size=(side, side), mode="bilinear", antialias=True, align_corners=False)

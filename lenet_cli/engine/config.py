@@ -22,6 +22,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "scheduler": ("onecycle", "cosine", "step", "none"),
     "augment": ("none", "affine"),
     "device": ("auto", "cpu", "cuda", "mps"),
+    "loss": ("auto", "cross-entropy", "eq9", "mse"),
 }
 
 
@@ -38,6 +39,7 @@ class TrainConfig:
     momentum: float = 0.9  # SGD momentum (ignored by Adam)
     weight_decay: float = 0.05  # L2 penalty (decoupled for adamw); with smoothing, 99.49 % vs 99.15 % at 20 epochs
     scheduler: str = "onecycle"  # onecycle | cosine | step | none
+    loss: str = "auto"  # auto (the model's own) | cross-entropy | eq9 | mse (the last two: RBF outputs only)
     label_smoothing: float = 0.1  # cross-entropy label smoothing (curbs over-confidence on long runs)
     augment: str = "none"  # none | affine (the paper's random distortions, batched)
     val_split: float = 0.0  # fraction of train held out for model selection and early stopping

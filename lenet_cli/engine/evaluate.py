@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -25,12 +25,14 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 10
         model.train(was_training)
 
 
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> tuple[float, float]:
-    """Mean cross-entropy and top-1 accuracy."""
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+             criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+             batch_size: int = 1000) -> tuple[float, float]:
+    """Mean loss (cross-entropy unless the training loss is given) and top-1 accuracy."""
     if len(x) == 0:
         return float("nan"), float("nan")
     logits = predict_logits(model, x, batch_size)
-    loss = F.cross_entropy(logits, y).item()
+    loss = criterion(logits, y).item()
     accuracy = (logits.argmax(1) == y).float().mean().item()
     return loss, accuracy
 

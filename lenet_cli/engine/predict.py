@@ -55,6 +55,7 @@ class Predictor:
     def __init__(self, checkpoint: Path, preprocess: str | None = None) -> None:
         data = load_checkpoint(checkpoint)
         self.checkpoint = checkpoint
+        self.model_name: str = data["model"]
         self.classes: list[str] = list(data["classes"])
         self.norm = Normalization.from_dict(data["normalization"])
         native = data.get("image_size") or [self.norm.input_size, self.norm.input_size]

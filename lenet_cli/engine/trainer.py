@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 
 from .. import __version__
 from ..data import get_dataset
@@ -28,6 +27,7 @@ from .checkpoint import load_checkpoint, save_checkpoint, sha256_file
 from .config import TrainConfig, to_toml
 from .curves import draw_curves
 from .evaluate import evaluate
+from .losses import loss_name, make_criterion
 from .rundir import make_run_dir, write_json, write_metrics_csv, write_text
 
 __all__ = ["TrainResult", "train", "resolve_device"]
@@ -106,6 +106,14 @@ def _make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total
     return sched.LambdaLR(optimizer, lambda _: 1.0)
 
 
+def _normalization(model_spec: Any, data_spec: Any, input_size: int) -> Normalization:
+    """The model's own input range when it has one (the paper's -0.1 / 1.175), else the dataset's statistics."""
+    if model_spec.input_range is not None:
+        return Normalization.from_range(*model_spec.input_range, input_size, data_spec.channels,
+                                        model_spec.content_scale)
+    return Normalization(data_spec.mean, data_spec.std, input_size, data_spec.channels, model_spec.content_scale)
+
+
 def _versions() -> dict[str, str]:
     import torchvision
 
@@ -154,7 +162,7 @@ def train(
     spec = train_set.spec
     model_spec = get_model_spec(config.model)
     model_args = {"in_channels": spec.channels, "num_classes": len(spec.classes), "input_size": model_spec.input_shape[1]}
-    norm = Normalization(spec.mean, spec.std, model_args["input_size"], spec.channels)
+    norm = _normalization(model_spec, spec, model_args["input_size"])
     if checkpoint is not None:
         norm = Normalization.from_dict(checkpoint["normalization"])
         if list(checkpoint["classes"]) != list(spec.classes) or checkpoint["model_args"] != model_args:
@@ -181,6 +189,8 @@ def train(
 
     torch.manual_seed(seed)  # model initialisation
     model = get_model(config.model, **model_args).to(device, memory_format=layout)
+    loss_kind = loss_name(model, config.loss, config.model)
+    criterion, eval_criterion = make_criterion(loss_kind, config.label_smoothing), make_criterion(loss_kind)
     optimizer = _make_optimizer(config, model)
     steps_per_epoch = math.ceil(len(y_train) / config.batch_size)
     scheduler = _make_scheduler(config, optimizer, config.epochs * steps_per_epoch)
@@ -224,7 +234,7 @@ def train(
         return {
             "model": config.model, "model_args": model_args, "classes": list(spec.classes),
             "dataset": config.dataset, "image_size": list(spec.size), "normalization": norm.to_dict(),
-            "config": config.to_dict(),
+            "config": config.to_dict(), "loss": loss_kind,
             "seed": seed, "lenet_version": __version__,
             "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": {"augment": augment_rng.get_state()},
@@ -251,7 +261,7 @@ def train(
             if config.augment == "affine":
                 xb = random_affine(xb, augment_rng, background)
             logits = model(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
+            loss = criterion(logits, yb)
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 _record_run(run_dir, config, result, train_set, test_set, started, "diverged")
@@ -276,8 +286,8 @@ def train(
                 _record_run(run_dir, config, result, train_set, test_set, started, "interrupted")
                 return result
         train_seconds = time.perf_counter() - epoch_start
-        val_loss, val_acc = evaluate(model, x_val, y_val) if n_val else (None, None)
-        test_loss, test_acc = evaluate(model, x_test, y_test)
+        val_loss, val_acc = evaluate(model, x_val, y_val, eval_criterion) if n_val else (None, None)
+        test_loss, test_acc = evaluate(model, x_test, y_test, eval_criterion)
         row = {
             "epoch": epoch + 1, "train_loss": sums[0] / sums[2], "train_acc": sums[1] / sums[2],
             "val_loss": val_loss, "val_acc": val_acc, "test_loss": test_loss, "test_acc": test_acc,

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from . import catalog as _catalog  # noqa: F401  (fills the registry)
-from .registry import ModelSpec, get_model, get_model_spec, list_models, register_model
+from .registry import ModelSpec, PaperFigures, get_model, get_model_spec, list_models, register_model
 
-__all__ = ["ModelSpec", "get_model", "get_model_spec", "list_models", "register_model"]
+__all__ = ["ModelSpec", "PaperFigures", "get_model", "get_model_spec", "list_models", "register_model"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .registry import ModelSpec, register_model
+from .registry import ModelSpec, PaperFigures, register_model
 
 register_model(
     ModelSpec(
@@ -24,5 +24,67 @@ register_model(
         description="Textbook LeNet-5: sigmoid, average pooling, padded first conv on 28x28",
         origin="Zhang et al., Dive into Deep Learning, section 7.6 (LeNet)",
         num_params=61_706,
+    )
+)
+register_model(
+    ModelSpec(
+        name="lenet5-avgpool",
+        builder="lenet_cli.models.lenet5:lenet5_avgpool",
+        input_shape=(1, 28, 28),
+        num_classes=10,
+        description="Tutorial LeNet-5 on 28x28: linear convolutions, average pooling, 320/80 ReLU hidden units",
+        origin="A common PyTorch tutorial variant of LeNet-5 (Fashion-MNIST)",
+        num_params=111_302,
+    )
+)
+register_model(
+    ModelSpec(
+        name="lenet5-classic",
+        builder="lenet_cli.models.classic:lenet5_classic",
+        input_shape=(1, 32, 32),
+        num_classes=10,
+        description="LeNet-5 as in the paper: Table I C3, trainable subsampling, scaled tanh, RBF output",
+        origin="LeCun et al. 1998, section II.B and appendix A",
+        num_params=60_000,
+        input_range=(-0.1, 1.175),
+        paper=PaperFigures(
+            section="II.B", test_error=0.95, params=60_000, connections=340_908,
+            layers=(
+                ("c1", "C1", 156, 122_304),
+                ("s2", "S2", 12, 5_880),
+                ("c3", "C3", 1_516, 151_600),
+                ("s4", "S4", 32, 2_000),
+                ("c5", "C5", 48_120, 48_120),
+                ("f6", "F6", 10_164, 10_164),
+                ("output", "OUTPUT", 0, 840),
+            ),
+        ),
+    )
+)
+register_model(
+    ModelSpec(
+        name="lenet1",
+        builder="lenet_cli.models.classic:lenet1",
+        input_shape=(1, 28, 28),
+        num_classes=10,
+        description="LeNet-1: 4-4-12-12 maps, 16x16 digits centred in 28x28, about 2,600 parameters",
+        origin="LeCun et al. 1998, section III.C.5",
+        num_params=2_678,
+        input_range=(-0.1, 1.175),
+        content_scale=0.8,  # MNIST digits fill 20x20; the paper's LeNet-1 read them at 16x16
+        paper=PaperFigures(section="III.C.5", test_error=1.7, params=2_600, connections=100_000, approximate=True),
+    )
+)
+register_model(
+    ModelSpec(
+        name="lenet4",
+        builder="lenet_cli.models.classic:lenet4",
+        input_shape=(1, 32, 32),
+        num_classes=10,
+        description="LeNet-4: 4-8-16-16 maps, 120 hidden units, 32x32 input",
+        origin="LeCun et al. 1998, section III.C.6",
+        num_params=52_698,
+        input_range=(-0.1, 1.175),
+        paper=PaperFigures(section="III.C.6", test_error=1.1, params=17_000, connections=260_000, approximate=True),
     )
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["LeNet5", "lenet5", "lenet5_d2l"]
+__all__ = ["LeNet5", "LeNet5AvgPool", "lenet5", "lenet5_avgpool", "lenet5_d2l"]
 
 
 def _feature_size(size: int, first_padding: int) -> int:
@@ -61,6 +61,36 @@ class LeNet5(nn.Module):
         return self.classifier(x)  # N x num_classes (logits)
 
 
+class LeNet5AvgPool(nn.Module):
+    """A tutorial variant for 28x28 input: linear convolutions, average pooling, 320 and 80 hidden units.
+
+    Its convolutions have no activation, so C1-S2-C3-S4 is one linear map; the
+    non-linearity lives in the ReLU hidden layers.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 28) -> None:
+        super().__init__()
+        side = _feature_size(input_size, 0)
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, kernel_size=5),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Conv2d(6, 16, kernel_size=5),
+            nn.AvgPool2d(kernel_size=2, stride=2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(16 * side * side, 320),
+            nn.ReLU(),
+            nn.Linear(320, 80),
+            nn.ReLU(),
+            nn.Linear(80, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # N x C x 28 x 28 -> N x 6 x 24 x 24 -> N x 6 x 12 x 12 -> N x 16 x 8 x 8 -> N x 16 x 4 x 4
+        x = self.features(x)
+        return self.classifier(torch.flatten(x, 1))  # N x 256 -> N x num_classes (logits)
+
+
 def lenet5(*, in_channels: int = 1, num_classes: int = 10, input_size: int = 32) -> LeNet5:
     """Modern LeNet-5 (ReLU, max-pooling) for ``input_size`` x ``input_size`` images."""
     return LeNet5(in_channels, num_classes, input_size)
@@ -69,3 +99,8 @@ def lenet5(*, in_channels: int = 1, num_classes: int = 10, input_size: int = 32)
 def lenet5_d2l(*, in_channels: int = 1, num_classes: int = 10, input_size: int = 28) -> LeNet5:
     """The d2l.ai LeNet: sigmoid, average pooling, C1 padded by 2 so 28x28 images fit."""
     return LeNet5(in_channels, num_classes, input_size, nn.Sigmoid, nn.AvgPool2d, first_padding=2)
+
+
+def lenet5_avgpool(*, in_channels: int = 1, num_classes: int = 10, input_size: int = 28) -> LeNet5AvgPool:
+    """The tutorial LeNet with linear convolutions, average pooling and 320/80 hidden units."""
+    return LeNet5AvgPool(in_channels, num_classes, input_size)

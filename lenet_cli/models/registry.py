@@ -16,7 +16,27 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["ModelSpec", "register_model", "get_model", "get_model_spec", "list_models"]
+__all__ = ["ModelSpec", "PaperFigures", "register_model", "get_model", "get_model_spec", "list_models"]
+
+
+@dataclass(frozen=True)
+class PaperFigures:
+    """What LeCun et al. 1998 report for a model, to set beside what we build and measure."""
+
+    section: str  # where the paper describes it, e.g. "II.B"
+    test_error: float  # MNIST test error in percent, as reported
+    params: int  # trainable parameters
+    connections: int  # connections (multiply-adds plus biases)
+    approximate: bool = False  # the paper says "about"
+    # (module name, paper's layer label, parameters, connections), in forward order
+    layers: tuple[tuple[str, str, int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "section": self.section, "test_error": self.test_error, "params": self.params,
+            "connections": self.connections, "approximate": self.approximate,
+            "layers": [{"module": m, "label": label, "params": p, "connections": c} for m, label, p, c in self.layers],
+        }
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,11 @@ class ModelSpec:
     description: str  # one line for `lenet models`
     origin: str  # paper or textbook it comes from
     num_params: int  # for the default input shape and classes; checked by tests
+    # Model input values of background and full ink, e.g. the paper's (-0.1, 1.175);
+    # None: standardise with the dataset's mean and std.
+    input_range: tuple[float, float] | None = None
+    content_scale: float = 1.0  # images shrink by this before padding (LeNet-1 reads 16x16 digits in 28x28)
+    paper: PaperFigures | None = None  # the paper's own figures, for `lenet summary --paper`
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +64,9 @@ class ModelSpec:
             "num_params": self.num_params,
             "description": self.description,
             "origin": self.origin,
+            "input_range": list(self.input_range) if self.input_range else None,
+            "content_scale": self.content_scale,
+            "paper": self.paper.to_dict() if self.paper else None,
         }
 
 

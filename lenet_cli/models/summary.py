@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["LayerRow", "ModelSummary", "summarize"]
+__all__ = ["LayerRow", "ModelSummary", "compare_with_paper", "count_connections", "summarize"]
 
 
 @dataclass
@@ -26,6 +27,7 @@ class LayerRow:
     output_shape: list[int]  # without the batch dimension
     params: int
     trainable: int
+    connections: int  # input-to-output links, the paper's measure of compute
 
 
 @dataclass
@@ -35,6 +37,7 @@ class ModelSummary:
     rows: list[LayerRow] = field(default_factory=list)
     total_params: int = 0  # the model's own count: sum of p.numel() over parameters()
     trainable_params: int = 0
+    connections: int = 0
     torchsummary_params: int | None = None  # what torchsummary reports, for comparison
 
     @property
@@ -45,6 +48,47 @@ class ModelSummary:
         data = asdict(self)
         data["counts_agree"] = self.counts_agree
         return data
+
+
+def count_connections(module: nn.Module, output_shape: list[int]) -> int:
+    """Connections as the paper counts them: each output unit's weights plus its bias.
+
+    Convolutions repeat their weights at every output position; activations
+    are part of the units, so they add none. Custom layers say for themselves.
+    """
+    if hasattr(module, "connections"):
+        return int(module.connections(output_shape))
+    own = sum(p.numel() for p in module.parameters(recurse=False))
+    if isinstance(module, nn.Conv2d):
+        return math.prod(output_shape[1:]) * own
+    if isinstance(module, nn.Linear):
+        return math.prod(output_shape[:-1]) * own
+    if isinstance(module, (nn.AvgPool2d, nn.MaxPool2d)):
+        size = module.kernel_size
+        return math.prod(output_shape) * (size * size if isinstance(size, int) else math.prod(size))
+    return 0
+
+
+def compare_with_paper(report: ModelSummary, figures: Any) -> dict[str, Any]:
+    """Our per-layer counts beside the paper's (``figures`` is a registry ``PaperFigures``)."""
+    by_name = {row.name: row for row in report.rows}
+    layers = []
+    for module, label, params, connections in figures.layers:
+        row = by_name.get(module)
+        ours_p, ours_c = (row.params, row.connections) if row else (None, None)
+        layers.append({"layer": label, "module": module, "output_shape": row.output_shape if row else None,
+                       "params": ours_p, "paper_params": params,
+                       "connections": ours_c, "paper_connections": connections,
+                       "match": ours_p == params and ours_c == connections})
+    exact = not figures.approximate
+    return {
+        "section": figures.section, "paper_test_error": figures.test_error, "approximate": figures.approximate,
+        "layers": layers,
+        "params": report.total_params, "paper_params": figures.params,
+        "connections": report.connections, "paper_connections": figures.connections,
+        "match": exact and all(layer["match"] for layer in layers)
+        and report.total_params == figures.params and report.connections == figures.connections,
+    }
 
 
 def _torchsummary_total(model: nn.Module, input_shape: tuple[int, int, int]) -> int | None:
@@ -77,6 +121,7 @@ def summarize(model: nn.Module, input_shape: tuple[int, int, int], name: str = "
                     output_shape=shape,
                     params=sum(p.numel() for p in own),
                     trainable=sum(p.numel() for p in own if p.requires_grad),
+                    connections=count_connections(module, shape),
                 )
             )
 
@@ -100,6 +145,7 @@ def summarize(model: nn.Module, input_shape: tuple[int, int, int], name: str = "
     # Parameters the root module owns directly never pass through a hook.
     root_params = sum(p.numel() for p in model.parameters(recurse=False))
     if root_params:
-        rows.append(LayerRow("(root)", type(model).__name__, [], root_params, root_params))
+        rows.append(LayerRow("(root)", type(model).__name__, [], root_params, root_params, 0))
+    report.connections = sum(r.connections for r in rows)
     report.torchsummary_params = _torchsummary_total(model, input_shape)
     return report

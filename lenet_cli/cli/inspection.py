@@ -1,0 +1,58 @@
+"""``lenet inspect``: one picture of what the network does with an image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import InputNotFound, LenetError
+from .app import app
+from .console import out, print_json
+
+
+@app.command("inspect")
+def inspect_command(
+    image: Annotated[Path, typer.Argument(help="The image to look at (any format Pillow reads).")],
+    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", "-c", help="A checkpoint, or 'last' (newest run's best.pt). Default: the bundled MNIST LeNet-5.")] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the picture (default: inspect-IMAGE.png here).")] = None,
+    preprocess: Annotated[Optional[str], typer.Option(help="mnist | resize | none (default: mnist for 1-channel models).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Layer shapes, statistics and the prediction as one JSON document.")] = False,
+    project: Annotated[Path, typer.Option(help="Where --checkpoint last looks for runs.")] = Path("runs/train"),
+) -> None:
+    """Draw the input, every layer's feature maps and the output scores for one image."""
+    from ..engine.inspection import inspect_image
+    from ..engine.plots import draw_inspection
+    from ..engine.predict import Predictor, resolve_checkpoint
+
+    if not image.is_file():
+        raise InputNotFound(f"Image {image} not found")
+    target = out_path or Path(f"inspect-{image.stem}.png")
+    if not target.parent.is_dir():
+        raise LenetError(f"Cannot write {target}: directory {target.parent} does not exist")
+    predictor = Predictor(resolve_checkpoint(checkpoint, project), preprocess)
+    result = inspect_image(predictor, image)
+    try:
+        draw_inspection(result, target)
+    except OSError as exc:
+        raise LenetError(f"Cannot write {target}: {exc.strerror or exc}") from None
+    if as_json:
+        print_json({**result.to_dict(), "checkpoint": str(predictor.checkpoint), "figure": str(target)})
+        return
+    table = Table(title=f"{result.model} on {escape(str(image))}")
+    for column, justify in (("layer", "left"), ("type", "left"), ("shape", "right"), ("min", "right"),
+                            ("mean", "right"), ("max", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for layer in result.layers:
+        stats = layer.to_dict()
+        table.add_row(layer.label, layer.kind, str(stats["shape"]), f"{stats['min']:.3g}", f"{stats['mean']:.3g}",
+                      f"{stats['max']:.3g}")
+    console = out()
+    console.print(table)
+    p = result.prediction
+    console.print(f"Prediction: [bold]{escape(p.class_name)}[/] ({p.probability:.1%}); "
+                  + ", ".join(f"{escape(n)} {q:.1%}" for n, q in p.topk[1:]))
+    console.print(f"Picture: {escape(str(target))}")
