@@ -52,7 +52,7 @@ def _root(
 
 
 # Each command lives in its own module and registers itself on `app`.
-from . import catalog, evaluate, inspection, predict, summary, train  # noqa: E402,F401
+from . import catalog, evaluate, export, inspection, predict, summary, train  # noqa: E402,F401
 
 
 def main() -> None:

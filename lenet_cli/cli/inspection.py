@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import InputNotFound, LenetError
+from ..errors import InputNotFound, LenetError, UsageError
 from .app import app
 from .console import out, print_json
 
@@ -26,14 +26,17 @@ def inspect_command(
     """Draw the input, every layer's feature maps and the output scores for one image."""
     from ..engine.inspection import inspect_image
     from ..engine.plots import draw_inspection
-    from ..engine.predict import Predictor, resolve_checkpoint
+    from ..engine.predict import TorchPredictor, resolve_checkpoint
 
     if not image.is_file():
         raise InputNotFound(f"Image {image} not found")
     target = out_path or Path(f"inspect-{image.stem}.png")
     if not target.parent.is_dir():
         raise LenetError(f"Cannot write {target}: directory {target.parent} does not exist")
-    predictor = Predictor(resolve_checkpoint(checkpoint, project), preprocess)
+    source = resolve_checkpoint(checkpoint, project)
+    if source.suffix.lower() == ".onnx":
+        raise UsageError("inspect needs a lenet checkpoint (.pt) to see inside the layers, not an ONNX export")
+    predictor = TorchPredictor(source, preprocess)
     result = inspect_image(predictor, image)
     try:
         draw_inspection(result, target)

@@ -52,13 +52,13 @@ def predict_command(
     project: Annotated[Path, typer.Option(help="Where --checkpoint last looks for runs.")] = Path("runs/train"),
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
-    from ..engine.predict import Predictor, resolve_checkpoint
+    from ..engine.predict import load_predictor, resolve_checkpoint
 
     if not inputs:
         raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv")
-    predictor = Predictor(resolve_checkpoint(checkpoint, project), preprocess)
+    predictor = load_predictor(resolve_checkpoint(checkpoint, project), preprocess)
     if save_preprocessed is not None:
         try:
             save_preprocessed.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,20 @@
-"""Turning uint8 image batches into model input: scale, pad or resize, normalise."""
+"""Turning uint8 image batches into model input: scale, pad or resize, normalise.
+
+Two implementations of the same steps: torch for training and evaluation, NumPy
+and Pillow for ONNX inference, which must not import torch.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.nn.functional as F
+import numpy as np
 
-__all__ = ["Normalization", "to_model_input"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["Normalization", "to_model_input", "to_model_input_numpy"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,9 @@ def to_model_input(images: torch.Tensor, norm: Normalization) -> torch.Tensor:
     Smaller images are padded with background (as the paper padded 28x28 MNIST to
     32x32); larger ones are resized with antialiasing.
     """
+    import torch
+    import torch.nn.functional as F
+
     side = norm.input_size
     n, channels, height, width = images.shape
     if norm.content_scale != 1.0:  # shrink, then pad below
@@ -61,3 +70,34 @@ def to_model_input(images: torch.Tensor, norm: Normalization) -> torch.Tensor:
     mean = torch.tensor(norm.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(norm.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     return x.sub_(mean).div_(std)
+
+
+def to_model_input_numpy(images: np.ndarray, norm: Normalization) -> np.ndarray:
+    """``to_model_input`` without torch: uint8 N x C x H x W -> float32 N x C x S x S.
+
+    Padding and normalisation are identical; resizing uses Pillow's antialiased
+    bilinear filter, which differs from torch's by a few grey levels at most.
+    """
+    from PIL import Image
+
+    side = norm.input_size
+    n, channels, height, width = images.shape
+    x = images.astype(np.float32)
+
+    def resize(batch: np.ndarray, h: int, w: int) -> np.ndarray:
+        return np.stack([np.stack([np.asarray(Image.fromarray(plane, "F").resize((w, h), Image.BILINEAR))
+                                   for plane in image]) for image in batch]).astype(np.float32)
+
+    if norm.content_scale != 1.0:
+        height, width = max(1, round(height * norm.content_scale)), max(1, round(width * norm.content_scale))
+        x = resize(x, height, width)
+    if height > side or width > side:
+        x = resize(x, side, side)
+    else:
+        top, left = (side - height) // 2, (side - width) // 2
+        canvas = np.zeros((n, channels, side, side), np.float32)
+        canvas[:, :, top : top + height, left : left + width] = x
+        x = canvas
+    mean = np.asarray(norm.mean, np.float32).reshape(1, -1, 1, 1)
+    std = np.asarray(norm.std, np.float32).reshape(1, -1, 1, 1)
+    return (x / 255.0 - mean) / std

@@ -13,7 +13,7 @@ from torch import nn
 from ..data.preprocess import to_model_input
 from ..models import get_model_spec
 from ..errors import UsageError
-from .predict import Prediction, Predictor
+from .predict import Prediction, TorchPredictor
 
 __all__ = ["LayerActivation", "Inspection", "inspect_image"]
 
@@ -61,7 +61,7 @@ def _labels(model_name: str) -> dict[str, str]:
 
 
 @torch.no_grad()
-def inspect_image(predictor: Predictor, path: Path, topk: int = 3) -> Inspection:
+def inspect_image(predictor: TorchPredictor, path: Path, topk: int = 3) -> Inspection:
     """Run one image through ``predictor``'s model, recording every layer's output."""
     image = predictor.prepare(path)
     x = to_model_input(torch.from_numpy(image[None]), predictor.norm)

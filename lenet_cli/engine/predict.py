@@ -1,4 +1,8 @@
-"""Predicting classes of image files with a trained checkpoint (or the bundled weights)."""
+"""Predicting classes of image files with a checkpoint, an ONNX export, or the bundled weights.
+
+This module does not import torch: an ONNX model runs on onnxruntime and NumPy
+alone, so ``lenet predict --checkpoint model.onnx`` starts without torch.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..data.images import PREPROCESS_MODES, open_image, prepare_mnist, prepare_none, prepare_resize
-from ..data.preprocess import Normalization, to_model_input
+from ..data.preprocess import Normalization
 from ..errors import InputNotFound, LenetError, UsageError
-from .checkpoint import build_model, load_checkpoint
 
-__all__ = ["BUNDLED_WEIGHTS", "Prediction", "Predictor", "resolve_checkpoint"]
+__all__ = ["BUNDLED_WEIGHTS", "Prediction", "Predictor", "TorchPredictor", "load_predictor", "resolve_checkpoint"]
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "lenet5-mnist.pt"
 
@@ -50,15 +52,18 @@ class Prediction:
 
 
 class Predictor:
-    """A checkpoint's model plus the preprocessing that makes raw images look like its training data."""
+    """A model plus the preprocessing that makes raw images look like its training data.
 
-    def __init__(self, checkpoint: Path, preprocess: str | None = None) -> None:
-        data = load_checkpoint(checkpoint)
-        self.checkpoint = checkpoint
-        self.model_name: str = data["model"]
-        self.classes: list[str] = list(data["classes"])
-        self.norm = Normalization.from_dict(data["normalization"])
-        native = data.get("image_size") or [self.norm.input_size, self.norm.input_size]
+    Subclasses supply ``scores``; ``metadata`` is a checkpoint or an export's metadata
+    (classes, normalization, image_size, model).
+    """
+
+    def __init__(self, source: Path, metadata: dict[str, Any], preprocess: str | None = None) -> None:
+        self.checkpoint = source
+        self.model_name: str = metadata["model"]
+        self.classes: list[str] = list(metadata["classes"])
+        self.norm = Normalization.from_dict(metadata["normalization"])
+        native = metadata.get("image_size") or [self.norm.input_size, self.norm.input_size]
         self.image_size = (int(native[0]), int(native[1]))
         self.channels = self.norm.channels
         mnist_like = self.channels == 1
@@ -67,7 +72,6 @@ class Predictor:
             raise UsageError(f"--preprocess must be one of {', '.join(PREPROCESS_MODES)}, not {self.mode!r}")
         if self.mode == "mnist" and not mnist_like:
             raise UsageError(f"--preprocess mnist needs a 1-channel model; this one takes {self.channels} channels")
-        self.model = build_model(data).eval()
 
     def prepare(self, path: Path) -> np.ndarray:
         """The uint8 C x H x W image the model will see (before normalisation)."""
@@ -79,15 +83,47 @@ class Predictor:
             return prepare_resize(img, self.image_size, self.channels)
         return prepare_none(img, self.image_size, self.channels, path)
 
-    @torch.no_grad()
+    def scores(self, images: np.ndarray) -> np.ndarray:
+        """The model's outputs (N x classes) for prepared uint8 N x C x H x W images."""
+        raise NotImplementedError
+
     def predict(self, images: np.ndarray, paths: list[str], topk: int = 3) -> list[Prediction]:
         """Predictions for a batch of prepared images (N x C x H x W uint8)."""
-        x = to_model_input(torch.from_numpy(images), self.norm)
-        probabilities = self.model(x).softmax(1)
+        scores = self.scores(images).astype(np.float64)
+        probabilities = np.exp(scores - scores.max(1, keepdims=True))
+        probabilities /= probabilities.sum(1, keepdims=True)
         k = max(1, min(topk, len(self.classes)))
-        top_p, top_i = probabilities.topk(k, dim=1)
+        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         results = []
-        for path, ps, idx in zip(paths, top_p.tolist(), top_i.tolist()):
-            results.append(Prediction(path, idx[0], self.classes[idx[0]], ps[0],
-                                      [(self.classes[i], p) for i, p in zip(idx, ps)]))
+        for path, row, idx in zip(paths, probabilities, order):
+            top = [(self.classes[i], float(row[i])) for i in idx]
+            results.append(Prediction(path, int(idx[0]), top[0][0], top[0][1], top))
         return results
+
+
+class TorchPredictor(Predictor):
+    """A lenet checkpoint, run by PyTorch."""
+
+    def __init__(self, checkpoint: Path, preprocess: str | None = None) -> None:
+        from .checkpoint import build_model, load_checkpoint
+
+        data = load_checkpoint(checkpoint)
+        super().__init__(checkpoint, data, preprocess)
+        self.model = build_model(data).eval()
+
+    def scores(self, images: np.ndarray) -> np.ndarray:
+        import torch
+
+        from ..data.preprocess import to_model_input
+
+        with torch.no_grad():
+            return self.model(to_model_input(torch.from_numpy(images), self.norm)).numpy()
+
+
+def load_predictor(path: Path, preprocess: str | None = None) -> Predictor:
+    """ONNX files run on onnxruntime (no torch import); anything else is read as a lenet checkpoint."""
+    if Path(path).suffix.lower() == ".onnx":
+        from .onnx_runtime import OnnxPredictor
+
+        return OnnxPredictor(path, preprocess)
+    return TorchPredictor(path, preprocess)

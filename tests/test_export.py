@@ -1,0 +1,200 @@
+"""lenet export: three formats, verified, with metadata; ONNX models predict without torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO, write_mnist_files
+from lenet_cli.cli.app import app
+from lenet_cli.data.search import BUNDLED_DIR
+from lenet_cli.engine import export as export_module
+from lenet_cli.engine.predict import BUNDLED_WEIGHTS
+from photo_digits import load_mnist_test
+
+onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
+
+
+def _export(runner, *args: str) -> tuple[int, dict, str]:
+    result = runner.invoke(app, ["export", *args, "--json"])
+    return result.exit_code, (json.loads(result.stdout) if result.exit_code == 0 else {}), result.stderr
+
+
+@pytest.fixture(scope="module")
+def digit_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], np.ndarray]:
+    images, labels = load_mnist_test(BUNDLED_DIR / "mnist")
+    directory = tmp_path_factory.mktemp("digits")
+    paths = []
+    for i in range(12):
+        paths.append(directory / f"{i:02d}.png")
+        Image.fromarray(255 - images[i]).resize((84, 84), Image.BICUBIC).save(paths[-1])
+    return paths, labels[:12]
+
+
+def test_onnx_export_is_verified_and_carries_metadata(runner, tmp_path: Path) -> None:
+    out = tmp_path / "lenet5.onnx"
+    code, data, stderr = _export(runner, "--format", "onnx", "--out", str(out))
+    assert code == 0, stderr
+    check = data["verification"]
+    assert check["passed"] and check["images"] == 256 and check["top1_agree"] == 256
+    assert check["max_abs_diff"] <= 1e-4 and check["source"] == "mnist test split"
+    assert data["dynamic_batch"] is True and data["opset"] == 18
+    model = onnx.load(str(out))
+    props = {p.key: json.loads(p.value) for p in model.metadata_props}
+    assert props["classes"] == [str(d) for d in range(10)] and props["model"] == "lenet5"
+    assert props["input_shape"] == [1, 32, 32] and props["normalization"]["mean"] == pytest.approx([0.1307])
+    assert props["source_sha256"] == data["metadata"]["source_sha256"] and len(props["source_sha256"]) == 64
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a named, dynamic batch
+    assert [p.name for p in tmp_path.iterdir()] == ["lenet5.onnx"]  # no temp files left
+
+
+def test_static_batch_onnx(runner, tmp_path: Path, digit_files) -> None:
+    out = tmp_path / "static.onnx"
+    code, data, stderr = _export(runner, "-f", "onnx", "-o", str(out), "--static-batch", "--verify-images", "16")
+    assert code == 0, stderr
+    assert data["verification"]["passed"] and data["dynamic_batch"] is False
+    assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[0].dim_value == 1
+    paths, labels = digit_files
+    result = runner.invoke(app, ["predict", *map(str, paths[:3]), "-c", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["label"] for line in result.stdout.splitlines()] == labels[:3].tolist()
+
+
+def test_torchscript_export(runner, tmp_path: Path) -> None:
+    out = tmp_path / "m.torchscript.pt"
+    code, data, stderr = _export(runner, "-f", "torchscript", "-o", str(out))
+    assert code == 0, stderr
+    assert data["verification"]["passed"] and data["verification"]["max_abs_diff"] == 0.0
+    extra = {"lenet.json": ""}
+    loaded = torch.jit.load(str(out), _extra_files=extra)
+    assert json.loads(extra["lenet.json"])["model"] == "lenet5"
+    assert loaded(torch.zeros(3, 1, 32, 32)).shape == (3, 10)
+
+
+def test_safetensors_export_and_sidecar(runner, tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    out = tmp_path / "m.safetensors"
+    code, data, stderr = _export(runner, "-f", "safetensors", "-o", str(out))
+    assert code == 0, stderr
+    sidecar = json.loads((tmp_path / "m.json").read_text())
+    assert sidecar["weights"] == "m.safetensors" and sidecar["classes"][3] == "3"
+    assert data["sidecar"] == str(tmp_path / "m.json")
+    with safe_open(str(out), "pt") as handle:
+        assert json.loads(handle.metadata()["lenet"])["model_args"]["input_size"] == 32
+        reference = torch.load(BUNDLED_WEIGHTS, weights_only=True)["state_dict"]
+        assert set(handle.keys()) == set(reference)
+        assert all(torch.equal(handle.get_tensor(k), reference[k]) for k in reference)
+
+
+def test_classic_model_round_trips_through_onnx(runner, tmp_path: Path, digit_files) -> None:
+    data_dir = f"idx:{write_mnist_files(tmp_path / 'data', n_train=32, n_test=16)}"
+    result = runner.invoke(app, ["train", "--dataset", data_dir, "--model", "lenet5-classic", "--epochs", "1",
+                                 "--project", str(tmp_path), "--name", "run", "--threads", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    checkpoint = tmp_path / "run" / "best.pt"
+    code, data, stderr = _export(runner, "-f", "onnx", "-c", str(checkpoint))
+    assert code == 0, stderr
+    assert data["path"] == str(tmp_path / "run" / "best.onnx")  # default: beside the checkpoint
+    assert data["metadata"]["output"].startswith("negated RBF penalties")
+    assert data["verification"]["images"] == 16 and data["verification"]["passed"]
+    paths, _ = digit_files
+    by_torch = runner.invoke(app, ["predict", *map(str, paths), "-c", str(checkpoint), "--json"])
+    by_onnx = runner.invoke(app, ["predict", *map(str, paths), "-c", data["path"], "--json"])
+    assert by_onnx.exit_code == 0, by_onnx.output
+    torch_rows = [json.loads(line) for line in by_torch.stdout.splitlines()]
+    onnx_rows = [json.loads(line) for line in by_onnx.stdout.splitlines()]
+    assert [r["label"] for r in torch_rows] == [r["label"] for r in onnx_rows]
+    assert max(abs(a["probability"] - b["probability"]) for a, b in zip(torch_rows, onnx_rows)) < 1e-4
+
+
+def test_onnx_predict_does_not_import_torch(runner, tmp_path: Path, digit_files) -> None:
+    out = tmp_path / "m.onnx"
+    assert _export(runner, "-f", "onnx", "-o", str(out), "--verify-images", "8")[0] == 0
+    paths, labels = digit_files
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom lenet_cli.cli.app import app\n"
+        f"r = CliRunner().invoke(app, ['predict', *{[str(p) for p in paths]!r}, '-c', {str(out)!r}, '--json'])\n"
+        "assert r.exit_code == 0, r.output\nprint(r.stdout)\nprint('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "False"
+    predicted = [json.loads(line)["label"] for line in lines[:-1] if line.startswith("{")]
+    assert predicted == labels.tolist()
+
+
+def test_bad_inputs(runner, tmp_path: Path) -> None:
+    code, _, stderr = _export(runner, "-f", "keras")
+    assert code == 2 and "torchscript, onnx, safetensors" in stderr
+    code, _, stderr = _export(runner, "-f", "torchscript", "--opset", "17")
+    assert code == 2 and "--opset" in stderr
+    code, _, stderr = _export(runner, "-f", "onnx", "--opset", "9", "-o", str(tmp_path / "x.onnx"))
+    assert code == 2 and not (tmp_path / "x.onnx").exists()
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    code, _, stderr = _export(runner, "-f", "onnx", "-c", str(foreign))
+    assert code == 1 and "not a lenet checkpoint (found a dict with keys ['weights'])" in stderr
+    code, _, stderr = _export(runner, "-f", "onnx", "-c", str(tmp_path / "missing.pt"))
+    assert code == 66
+    code, _, stderr = _export(runner, "-f", "safetensors", "-o", str(tmp_path / "no" / "such" / "m.safetensors"))
+    assert code == 1 and "does not exist" in stderr and not (tmp_path / "no").exists()
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_directory(runner, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        code, _, stderr = _export(runner, "-f", "safetensors", "-o", str(locked / "m.safetensors"))
+    finally:
+        locked.chmod(0o755)
+    assert code == 1 and "not writable" in stderr and not list(locked.iterdir())
+
+
+def test_failed_verification_leaves_nothing(runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = export_module._safetensors
+
+    def corrupted(*args, **kwargs):
+        run = real(*args, **kwargs)
+        return lambda batch: run(batch) + 0.01
+
+    monkeypatch.setattr(export_module, "_safetensors", corrupted)
+    code, _, stderr = _export(runner, "-f", "safetensors", "-o", str(tmp_path / "m.safetensors"))
+    assert code == 1 and "failed verification" in stderr and "nothing was written" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_onnx_tools_the_install_command_is_given(runner, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # import fails as if not installed
+    code, _, stderr = _export(runner, "-f", "onnx", "-o", str(tmp_path / "m.onnx"))
+    assert code == 1 and "pip install 'lenet-cli[onnx]'" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_onnx_files_not_from_lenet_are_refused(runner, tmp_path: Path, digit_files) -> None:
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["scores"])], "g",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 10])],
+                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 10])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    onnx.save(model, str(tmp_path / "other.onnx"))
+    (tmp_path / "garbage.onnx").write_bytes(b"\x00garbage")
+    image = str(digit_files[0][0])
+    result = runner.invoke(app, ["predict", image, "-c", str(tmp_path / "other.onnx")])
+    assert result.exit_code == 1 and "not one written by `lenet export`" in result.stderr
+    result = runner.invoke(app, ["predict", image, "-c", str(tmp_path / "garbage.onnx")])
+    assert result.exit_code == 65 and "not a readable ONNX model" in result.stderr
+    result = runner.invoke(app, ["inspect", image, "-c", str(tmp_path / "other.onnx")])
+    assert result.exit_code == 2
