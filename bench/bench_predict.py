@@ -1,7 +1,8 @@
 """Prediction: accuracy of the bundled model on rendered photos/scans, and end-to-end speed.
 
 Targets: >= 97 % of rendered real MNIST test digits right; one image end to end
-<= 2.5 s wall; 1,000 images in one call <= 6 s.
+<= 2.5 s wall; 1,000 images in one call <= 6 s. With the onnx extra installed, the
+same is measured for the bundled model exported to ONNX (run on onnxruntime, no torch).
 
     python bench/bench_predict.py [--count 1000] [--repeat 5]
 """
@@ -48,6 +49,22 @@ def main() -> None:
     one, _ = wall([*lenet, str(written[0][0])], args.repeat)
     many, output = wall([*lenet, str(work / "photos")], max(1, args.repeat // 2))
     rows = [json.loads(line) for line in output.splitlines()]
+    onnx_report = {}
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        onnx_report = {"onnx": "not measured: pip install 'lenet-cli[onnx]'"}
+    else:
+        model = work / "lenet5-mnist.onnx"
+        subprocess.run([sys.executable, "-m", "lenet_cli", "export", "-f", "onnx", "-o", str(model)],
+                       check=True, capture_output=True)
+        onnx_one, _ = wall([*lenet, "-c", str(model), str(written[0][0])], args.repeat)
+        onnx_many, onnx_output = wall([*lenet, "-c", str(model), str(work / "photos")], max(1, args.repeat // 2))
+        same = sum(json.loads(a)["label"] == json.loads(b)["label"]
+                   for a, b in zip(output.splitlines(), onnx_output.splitlines()))
+        onnx_report = {"onnx_one_image_wall_s": round(onnx_one, 3),
+                       f"onnx_{len(rows)}_images_wall_s": round(onnx_many, 3),
+                       "onnx_same_label_as_torch": f"{same}/{len(rows)}"}
     right, total = Counter(), Counter()
     for row in rows:
         name = Path(row["path"]).name
@@ -60,6 +77,7 @@ def main() -> None:
         "accuracy_by_style": {s: round(right[s] / total[s], 4) for s in STYLES},
         "one_image_wall_s": round(one, 3),
         f"{len(rows)}_images_wall_s": round(many, 3),
+        **onnx_report,
     }
     print(json.dumps(report, indent=2))
     with open(work / "photos" / "labels.csv") as handle:
