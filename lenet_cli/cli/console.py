@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -28,7 +29,12 @@ def print_json(document: Any) -> None:
 
 
 def print_error(message: str) -> None:
-    """One red line on stderr; markup in the message (paths with brackets) is not interpreted."""
+    """One red line on stderr; markup in the message (paths with brackets) is not interpreted.
+
+    The non-zero ranks of a distributed run stay silent: rank 0 reports the same error.
+    """
+    if os.environ.get("RANK", "0") != "0":
+        return
     err().print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
 
 

@@ -22,6 +22,12 @@ def epoch_line(row: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _workers(payload: dict[str, Any]) -> str:
+    threads = f"{payload['threads']} thread{'s' if payload['threads'] != 1 else ''}"
+    world = payload.get("world_size", 1)
+    return f"{world} processes x {threads}" if world > 1 else threads
+
+
 class TrainProgress:
     """Consumes the engine's events."""
 
@@ -56,7 +62,7 @@ class TrainProgress:
             self.console.print(
                 f"training {payload['model']} on {payload['dataset']} ({payload['train_size']} train, "
                 f"{payload['val_size']} val, {payload['test_size']} test from {payload['data_source']}) "
-                f"on {payload['device']} with {payload['threads']} threads, seed {payload['seed']}{resumed}; "
+                f"on {payload['device']} with {_workers(payload)}, seed {payload['seed']}{resumed}; "
                 f"run dir {payload['run_dir']}", markup=False, highlight=False, soft_wrap=True,
             )
         elif kind == "step" and self.bar is not None:

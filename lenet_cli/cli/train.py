@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from dataclasses import fields
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..engine.config import CHOICES, TrainConfig, load_toml
-from ..errors import Interrupted, QualityGateFailed
+from ..errors import Interrupted, QualityGateFailed, UsageError
 from ..models import get_model_spec
 from .app import app
 from .console import err, out, print_json
@@ -41,7 +42,8 @@ class StopRequest:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)", style="yellow")
+        if os.environ.get("RANK", "0") == "0":  # in a distributed run, rank 0 speaks for all
+            err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)", style="yellow")
 
     def __call__(self) -> bool:
         return self.signum is not None
@@ -73,6 +75,9 @@ def train_command(
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
     device: Annotated[str, typer.Option(help=_choices("device"))] = _DEFAULT.device,
+    amp: Annotated[str, typer.Option(help=f"Mixed precision: {_choices('amp')} (fp16: CUDA only).")] = _DEFAULT.amp,
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (worth it on GPUs).")] = False,
+    nproc: Annotated[Optional[int], typer.Option(min=1, help="Train with N local processes (torch.distributed; gloo on CPU, NCCL on CUDA).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads (default: all cores).")] = None,
     project: Annotated[str, typer.Option(help="Parent directory of runs.")] = _DEFAULT.project,
     name: Annotated[Optional[str], typer.Option(help="Run directory name (default: exp, exp2, ...).")] = None,
@@ -83,8 +88,11 @@ def train_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train a model, evaluating on the test split after every epoch; writes a run directory."""
-    from ..engine.trainer import train
     from typer._click.core import ParameterSource
+
+    if nproc is not None and nproc > 1:
+        raise typer.Exit(_launch(nproc))
+    from ..engine.trainer import train
 
     given = {p.name for p in ctx.command.params
              if p.name and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE}
@@ -103,7 +111,9 @@ def train_command(
         get_model_spec(cfg.model)  # unknown model: exit 2 before any data is loaded
     explicit = given | set(from_file)
 
-    progress = TrainProgress(enabled=not quiet)
+    from ..engine.distributed import is_main_process
+
+    progress = TrainProgress(enabled=not quiet and is_main_process())
     with StopRequest() as stop, progress:
         try:
             result = train(cfg, on_event=progress.handle, should_stop=stop, resume=resume, explicit=explicit)
@@ -116,12 +126,34 @@ def train_command(
             f"(continue with: lenet train --resume {result.last_checkpoint})",
             exit_code=code,
         )
-    if as_json:
+    if not result.is_main:
+        pass  # rank 0 reports for the group
+    elif as_json:
         print_json(result.to_dict())
     else:
         _print_summary(result)
     if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
         raise QualityGateFailed(f"Test accuracy {result.test_accuracy:.4f} is below --fail-under {cfg.fail_under}")
+
+
+def _launch(nproc: int) -> int:
+    """Re-run this same command as ``nproc`` ranks (without --nproc); their exit code is ours."""
+    import os
+    import sys
+
+    from ..engine.distributed import launch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UsageError("--nproc starts its own processes; under torchrun leave it out")
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            argv.append(arg)
+    return launch(nproc, argv)
 
 
 def _print_summary(result: Any) -> None:

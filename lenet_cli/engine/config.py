@@ -23,6 +23,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "augment": ("none", "affine"),
     "device": ("auto", "cpu", "cuda", "mps"),
     "loss": ("auto", "cross-entropy", "eq9", "mse"),
+    "amp": ("none", "bf16", "fp16"),
 }
 
 
@@ -47,6 +48,8 @@ class TrainConfig:
     seed: int | None = None  # None: chosen at random, always recorded
     deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
     device: str = "auto"  # auto | cpu | cuda | mps
+    amp: str = "none"  # mixed precision: none | bf16 | fp16 (CUDA only, with a gradient scaler)
+    compile: bool = False  # torch.compile the model (pays off on GPUs; on CPU compiling costs ~45 s)
     threads: int | None = None  # CPU threads (None: all cores)
     project: str = "runs/train"  # parent of run directories
     name: str | None = None  # run directory name (None: exp, exp2, ...)

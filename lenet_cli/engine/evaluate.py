@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..errors import LenetError
 
-__all__ = ["evaluate", "predict_logits", "evaluate_checkpoint", "check_compatible", "CheckpointEvaluation"]
+__all__ = ["evaluate", "evaluate_sums", "predict_logits", "evaluate_checkpoint", "check_compatible", "CheckpointEvaluation"]
 
 
 @torch.no_grad()
@@ -25,16 +25,22 @@ def predict_logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 10
         model.train(was_training)
 
 
+def evaluate_sums(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                  criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+                  batch_size: int = 1000) -> tuple[float, int, int]:
+    """(loss summed over images, correct, count): adds up across shards of a distributed run."""
+    if len(x) == 0:
+        return 0.0, 0, 0
+    logits = predict_logits(model, x, batch_size).float()
+    return criterion(logits, y).item() * len(y), int((logits.argmax(1) == y).sum()), len(y)
+
+
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
              criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
              batch_size: int = 1000) -> tuple[float, float]:
     """Mean loss (cross-entropy unless the training loss is given) and top-1 accuracy."""
-    if len(x) == 0:
-        return float("nan"), float("nan")
-    logits = predict_logits(model, x, batch_size)
-    loss = criterion(logits, y).item()
-    accuracy = (logits.argmax(1) == y).float().mean().item()
-    return loss, accuracy
+    loss_sum, correct, count = evaluate_sums(model, x, y, criterion, batch_size)
+    return (loss_sum / count, correct / count) if count else (float("nan"), float("nan"))
 
 
 @dataclass

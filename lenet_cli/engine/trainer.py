@@ -26,7 +26,8 @@ from .augment import random_affine
 from .checkpoint import load_checkpoint, save_checkpoint, sha256_file
 from .config import TrainConfig, to_toml
 from .curves import draw_curves
-from .evaluate import evaluate
+from .distributed import Distributed, from_environment
+from .evaluate import evaluate_sums
 from .losses import loss_name, make_criterion
 from .rundir import make_run_dir, write_json, write_metrics_csv, write_text
 
@@ -34,7 +35,7 @@ __all__ = ["TrainResult", "train", "resolve_device"]
 
 EventSink = Callable[[str, dict[str, Any]], None]
 # Options that may differ when continuing a run; everything else comes from the checkpoint.
-RESUMABLE_OVERRIDES = ("epochs", "patience", "fail_under", "device", "threads", "data_dir", "offline")
+RESUMABLE_OVERRIDES = ("epochs", "patience", "fail_under", "device", "threads", "data_dir", "offline", "amp", "compile")
 
 
 @dataclass
@@ -51,6 +52,7 @@ class TrainResult:
     last_checkpoint: Path | None = None
     seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
+    is_main: bool = True  # False on the non-zero ranks of a distributed run, which print nothing
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,9 +155,30 @@ def train(
         torch.set_num_threads(config.threads)
     if config.deterministic:
         torch.use_deterministic_algorithms(True)
-    seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
-    config.seed = seed
     device = resolve_device(config.device)
+    group = from_environment(device.type)
+    try:
+        return _train(config, checkpoint, resume, device, group, on_event if group.is_main else _quiet, should_stop)
+    finally:
+        group.shutdown()
+
+
+def _quiet(kind: str, payload: dict[str, Any]) -> None:
+    """Events of the non-zero ranks: only rank 0 reports."""
+
+
+def _train(config: TrainConfig, checkpoint: dict | None, resume: Path | None, device: torch.device,
+           group: Distributed, on_event: EventSink, should_stop: Callable[[], bool]) -> TrainResult:
+    if device.type == "cuda" and group.enabled:
+        device = torch.device("cuda", group.local_rank)
+    if group.enabled and config.batch_size % group.world_size:
+        raise UsageError(f"--batch-size {config.batch_size} must be a multiple of the {group.world_size} processes "
+                         "(it is the global batch, split evenly between them)")
+    if config.amp == "fp16" and device.type != "cuda":
+        raise UsageError("--amp fp16 needs a CUDA device; on CPU use --amp bf16")
+    # A random seed is drawn once, by rank 0, so that every rank trains the same model.
+    seed = group.broadcast(config.seed if config.seed is not None else secrets.randbelow(2**31))
+    config.seed = seed
 
     train_set = get_dataset(config.dataset, "train", data_dir=config.data_dir, offline=config.offline)
     test_set = get_dataset(config.dataset, "test", data_dir=config.data_dir, offline=config.offline)
@@ -192,9 +215,12 @@ def train(
     loss_kind = loss_name(model, config.loss, config.model)
     criterion, eval_criterion = make_criterion(loss_kind, config.label_smoothing), make_criterion(loss_kind)
     optimizer = _make_optimizer(config, model)
-    steps_per_epoch = math.ceil(len(y_train) / config.batch_size)
+    steps_per_epoch = _steps_per_epoch(len(y_train), config.batch_size, group.world_size)
     scheduler = _make_scheduler(config, optimizer, config.epochs * steps_per_epoch)
-    augment_rng = torch.Generator().manual_seed(seed + 1)
+    # Each rank distorts its own images, so each has its own augmentation stream.
+    augment_rng = torch.Generator().manual_seed(seed + 1 + 7919 * group.rank)
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
     background = ((torch.zeros(spec.channels) - torch.tensor(norm.mean)) / torch.tensor(norm.std)).to(device)
 
     history: list[dict[str, Any]] = []
@@ -211,16 +237,32 @@ def train(
                 warnings.simplefilter("ignore", UserWarning)
                 for _ in range(checkpoint["position"]["global_step"]):
                     scheduler.step()
-        augment_rng.set_state(checkpoint["rng"]["augment"])
+        saved_rng = checkpoint["rng"]
+        if saved_rng.get("world_size", 1) != group.world_size:
+            raise LenetError(f"{resume}: saved by {saved_rng.get('world_size', 1)} process(es); resume it with the same "
+                             f"number (--nproc {saved_rng.get('world_size', 1)})")
+        augment_rng.set_state(saved_rng["augment_per_rank"][group.rank] if "augment_per_rank" in saved_rng
+                              else saved_rng["augment"])
+        if "scaler" in checkpoint and config.amp == "fp16":
+            scaler.load_state_dict(checkpoint["scaler"])
         start_epoch, start_step = checkpoint["position"]["epoch"], checkpoint["position"]["step"]
         sums = list(checkpoint["position"]["sums"])
         history, best = list(checkpoint["history"]), dict(checkpoint["best"])
         run_dir = Path(resume).parent
     else:
-        run_dir = make_run_dir(config.project, config.name)
-        write_text(run_dir / "config.toml", to_toml(config))
+        # Only rank 0 touches the disk; the others learn whether it could, so none waits forever.
+        run_dir, problem = None, None
+        if group.is_main:
+            try:
+                run_dir = make_run_dir(config.project, config.name)
+                write_text(run_dir / "config.toml", to_toml(config))
+            except LenetError as exc:
+                problem = exc
+        if group.broadcast(problem is not None):
+            raise problem or LenetError("rank 0 could not create the run directory")
+        run_dir = Path(group.broadcast(str(run_dir)))
 
-    result = TrainResult("completed", run_dir, len(history), seed, history=history)
+    result = TrainResult("completed", run_dir, len(history), seed, history=history, is_main=group.is_main)
     if history:
         result.best_epoch, result.best_test_accuracy = best["epoch"], best["test_acc"]
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
@@ -229,15 +271,26 @@ def train(
     if checkpoint is not None:
         result.last_checkpoint = last_path
 
+    raw_model = model
+    if config.compile:
+        model = torch.compile(model)
+    if group.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
     def snapshot(epoch: int, step: int) -> dict[str, Any]:
+        """A resumable checkpoint; collective (every rank's RNG state is gathered), so every rank calls it."""
         global_step = epoch * steps_per_epoch + step
+        rng_states = group.gather(augment_rng.get_state())
         return {
             "model": config.model, "model_args": model_args, "classes": list(spec.classes),
             "dataset": config.dataset, "image_size": list(spec.size), "normalization": norm.to_dict(),
             "config": config.to_dict(), "loss": loss_kind,
             "seed": seed, "lenet_version": __version__,
-            "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": {"augment": augment_rng.get_state()},
+            "state_dict": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), **({"scaler": scaler.state_dict()} if scaler.is_enabled() else {}),
+            "rng": {"augment": rng_states[0], "augment_per_rank": rng_states, "world_size": group.world_size},
             "position": {"epoch": epoch, "step": step, "global_step": global_step, "sums": list(sums)},
             "history": list(history), "best": dict(best),
             "metrics": history[-1] if history else {},
@@ -248,6 +301,7 @@ def train(
         "steps_per_epoch": steps_per_epoch, "train_size": len(y_train), "val_size": n_val,
         "test_size": len(y_test), "device": str(device), "seed": seed, "data_source": train_set.source,
         "model": config.model, "dataset": config.dataset, "threads": torch.get_num_threads(),
+        "world_size": group.world_size,
     })
     started = time.perf_counter()
     epochs_since_best = 0 if not history else len(history) - (best["epoch"] or 0)
@@ -257,42 +311,56 @@ def train(
         epoch_start = time.perf_counter() - sums[3]
         for step in range(start_step if epoch == start_epoch else 0, steps_per_epoch):
             idx = order[step * config.batch_size : (step + 1) * config.batch_size]
+            idx = idx[group.rank :: group.world_size]  # this rank's share of the global batch
             xb, yb = x_train[idx], y_train[idx]
             if config.augment == "affine":
                 xb = random_affine(xb, augment_rng, background)
-            logits = model(xb)
-            loss = criterion(logits, yb)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(xb)
+                loss = criterion(logits.float(), yb)
             loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                _record_run(run_dir, config, result, train_set, test_set, started, "diverged")
+            (diverged,) = group.any(not math.isfinite(loss_value))  # every rank stops, or none
+            if diverged:
+                if group.is_main:
+                    _record_run(run_dir, config, result, train_set, test_set, started, "diverged", group.world_size)
                 where = f"{last_path} (epoch {len(history)})" if result.last_checkpoint else "none was written yet"
                 raise TrainingDiverged(
-                    f"Loss became {loss_value} at epoch {epoch + 1}, step {step + 1}; training stopped. "
+                    f"Loss became non-finite at epoch {epoch + 1}, step {step + 1}; training stopped. "
                     f"Last good checkpoint: {where}. Try a lower --lr (was {config.lr})"
                 )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             sums[0] += loss_value * len(yb)
             sums[1] += int((logits.argmax(1) == yb).sum())
             sums[2] += len(yb)
             on_event("step", {"epoch": epoch + 1, "step": step + 1, "steps": steps_per_epoch, "loss": loss_value})
-            if should_stop():
+            (stop,) = group.any(should_stop())
+            if stop:
                 sums[3] = time.perf_counter() - epoch_start
-                save_checkpoint(last_path, snapshot(epoch, step + 1))
+                state = snapshot(epoch, step + 1)
+                if group.is_main:
+                    save_checkpoint(last_path, state)
                 result.last_checkpoint, result.status = last_path, "interrupted"
                 result.seconds = time.perf_counter() - started
-                _record_run(run_dir, config, result, train_set, test_set, started, "interrupted")
+                if group.is_main:
+                    _record_run(run_dir, config, result, train_set, test_set, started, "interrupted", group.world_size)
                 return result
         train_seconds = time.perf_counter() - epoch_start
-        val_loss, val_acc = evaluate(model, x_val, y_val, eval_criterion) if n_val else (None, None)
-        test_loss, test_acc = evaluate(model, x_test, y_test, eval_criterion)
+        # Each rank evaluates its share of the held-out images; the sums are gathered.
+        shard = slice(group.rank, None, group.world_size)
+        totals = group.sum([*sums[:3], *evaluate_sums(raw_model, x_test[shard], y_test[shard], eval_criterion),
+                            *evaluate_sums(raw_model, x_val[shard], y_val[shard], eval_criterion)])
+        train_totals, (test_loss, test_acc), val_totals = totals[:3], _means(totals[3:6]), _means(totals[6:9])
+        val_loss, val_acc = val_totals if n_val else (None, None)
         row = {
-            "epoch": epoch + 1, "train_loss": sums[0] / sums[2], "train_acc": sums[1] / sums[2],
+            "epoch": epoch + 1, "train_loss": train_totals[0] / train_totals[2],
+            "train_acc": train_totals[1] / train_totals[2],
             "val_loss": val_loss, "val_acc": val_acc, "test_loss": test_loss, "test_acc": test_acc,
             "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - epoch_start, 3),
-            "images_per_s": round(sums[2] / train_seconds, 1),
+            "images_per_s": round(train_totals[2] / train_seconds, 1),
         }
         history.append(row)
         sums = [0.0, 0, 0, 0.0]
@@ -305,11 +373,13 @@ def train(
             epochs_since_best += 1
         state = snapshot(epoch + 1, 0)
         if improved:
-            save_checkpoint(best_path, state)
+            if group.is_main:
+                save_checkpoint(best_path, state)
             result.best_checkpoint, result.best_epoch, result.best_test_accuracy = best_path, epoch + 1, test_acc
-        save_checkpoint(last_path, state)
+        if group.is_main:
+            save_checkpoint(last_path, state)
+            write_metrics_csv(run_dir / "metrics.csv", history)
         result.last_checkpoint = last_path
-        write_metrics_csv(run_dir / "metrics.csv", history)
         result.epochs, result.test_accuracy, result.test_loss = epoch + 1, test_acc, test_loss
         on_event("epoch", {**row, "epochs": config.epochs, "improved": improved})
         if config.patience is not None and epochs_since_best >= config.patience and epoch + 1 < config.epochs:
@@ -319,16 +389,30 @@ def train(
     if history:
         result.test_accuracy, result.test_loss = history[-1]["test_acc"], history[-1]["test_loss"]
     result.seconds = time.perf_counter() - started
+    if not group.is_main:
+        return result
     try:
         draw_curves(history, run_dir / "curves.png")
     except OSError as exc:
         on_event("warning", {"message": f"could not write curves.png: {exc}"})
-    _record_run(run_dir, config, result, train_set, test_set, started, result.status)
+    _record_run(run_dir, config, result, train_set, test_set, started, result.status, group.world_size)
     return result
 
 
+def _means(sums: list[float]) -> tuple[float, float]:
+    """(mean loss, accuracy) from (loss sum, correct, count)."""
+    loss_sum, correct, count = sums
+    return (loss_sum / count, correct / count) if count else (float("nan"), float("nan"))
+
+
+def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
+    """Batches per epoch; with several processes, a last batch too small to give every rank an image is dropped."""
+    full, rest = divmod(n, batch_size)
+    return full + (1 if rest >= world_size else 0)
+
+
 def _record_run(run_dir: Path, config: TrainConfig, result: TrainResult, train_set: Any, test_set: Any,
-                started: float, status: str) -> None:
+                started: float, status: str, world_size: int = 1) -> None:
     """run.json: everything needed to trust and repeat the run."""
     files = {}
     for path in (result.best_checkpoint, result.last_checkpoint):
@@ -338,6 +422,7 @@ def _record_run(run_dir: Path, config: TrainConfig, result: TrainResult, train_s
         "status": status,
         "config": config.to_dict(),
         "seed": config.seed,
+        "world_size": world_size,
         "versions": _versions(),
         "dataset": {"name": config.dataset, "source": train_set.source,
                     "train_sha256": train_set.fingerprint(), "test_sha256": test_set.fingerprint()},
