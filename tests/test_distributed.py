@@ -60,6 +60,7 @@ def test_torchrun_runs_lenet_train_unchanged(data: str, tmp_path: Path) -> None:
     done = _train(data, tmp_path, "--epochs", "1", "--name", "tr", launcher=torchrun)
     assert done.returncode == 0, done.stderr
     single = _train(data, tmp_path, "--epochs", "1", "--name", "single")
+    assert single.returncode == 0, single.stderr
     assert _close(_state(tmp_path / "tr" / "last.pt"), _state(tmp_path / "single" / "last.pt"))
     assert json.loads((tmp_path / "tr" / "run.json").read_text())["world_size"] == 2
 
