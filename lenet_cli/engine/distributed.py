@@ -81,11 +81,18 @@ class Distributed:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
-    def shutdown(self) -> None:
+    def shutdown(self, in_step: bool = True) -> None:
+        """Leave the group. ``in_step``: every rank got here together, so wait for all first.
+
+        Tearing gloo down while a peer is still finishing (rank 0 writes the run
+        records last) can abort the process, so the ranks meet at a barrier first.
+        """
         if self.enabled:
             import torch.distributed as dist
 
             if dist.is_initialized():
+                if in_step:
+                    dist.barrier()
                 dist.destroy_process_group()
 
     def _device(self):

@@ -158,9 +158,15 @@ def train(
     device = resolve_device(config.device)
     group = from_environment(device.type)
     try:
-        return _train(config, checkpoint, resume, device, group, on_event if group.is_main else _quiet, should_stop)
-    finally:
+        result = _train(config, checkpoint, resume, device, group, on_event if group.is_main else _quiet, should_stop)
+    except LenetError:  # raised on every rank alike (the ranks agree before raising)
         group.shutdown()
+        raise
+    except BaseException:  # unexpected, perhaps on one rank only: leave without waiting for the others
+        group.shutdown(in_step=False)
+        raise
+    group.shutdown()
+    return result
 
 
 def _quiet(kind: str, payload: dict[str, Any]) -> None:
