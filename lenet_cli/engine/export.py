@@ -70,11 +70,10 @@ class ExportResult:
                 "verification": self.verification.to_dict(), "metadata": self.metadata}
 
 
-def export_metadata(checkpoint: dict[str, Any], source: Path) -> dict[str, Any]:
+def export_metadata(checkpoint: dict[str, Any], source: Path, model: torch.nn.Module) -> dict[str, Any]:
     """What a consumer needs to feed the model and read its output, without lenet."""
     norm = checkpoint["normalization"]
     channels, side = int(norm["channels"]), int(norm["input_size"])
-    rbf = checkpoint["model"] == "lenet5-classic"
     return {
         "format": "lenet-export",
         "version": 1,
@@ -93,7 +92,7 @@ def export_metadata(checkpoint: dict[str, Any], source: Path) -> dict[str, Any]:
                "as `lenet predict --preprocess mnist` does." if channels == 1 else "")
         ),
         "output_name": "scores",
-        "output": "negated RBF penalties (argmax is the class)" if rbf else "logits (softmax gives probabilities)",
+        "output": getattr(model, "output_description", "logits (softmax gives probabilities)"),
         "source_checkpoint": source.name,
         "source_sha256": sha256_file(source),
         "test_accuracy": (checkpoint.get("metrics") or {}).get("test_acc"),
@@ -208,7 +207,7 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, opset: int 
     _check_out_path(out)
     model = build_model(checkpoint).eval()
     norm = Normalization.from_dict(checkpoint["normalization"])
-    metadata = export_metadata(checkpoint, checkpoint_path)
+    metadata = export_metadata(checkpoint, checkpoint_path, model)
     x, source = _verification_images(checkpoint, norm, max(2, verify_images))
     with torch.no_grad():
         reference = model(x)

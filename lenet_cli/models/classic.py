@@ -222,6 +222,7 @@ class LeNet5Classic(nn.Module):
 
     native_loss = "eq9"
     supported_losses = ("eq9", "mse", "cross-entropy")
+    output_description = "negated RBF penalties (argmax is the class)"  # for export metadata
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 32) -> None:
         super().__init__()
