@@ -60,6 +60,11 @@ def test_run_directory_records_everything(runner, data: str, tmp_path: Path) -> 
         assert record["checkpoint_sha256"][name] == hashlib.sha256((run_dir / name).read_bytes()).hexdigest()
     assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert 'seed = 3' in (run_dir / "config.toml").read_text()
+    # atomic writes go through a temp file, but the result has a plain open()'s mode
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("best.pt", "last.pt", "curves.png", "metrics.csv", "run.json"):
+        assert (run_dir / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
     checkpoint = torch.load(run_dir / "best.pt", weights_only=True)
     assert checkpoint["model"] == "lenet5" and checkpoint["classes"] == [str(i) for i in range(10)]
     assert checkpoint["normalization"]["input_size"] == 32 and checkpoint["seed"] == 3

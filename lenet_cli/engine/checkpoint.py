@@ -19,16 +19,31 @@ import torch
 
 from ..errors import DataFormatError, InputNotFound, LenetError
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "sha256_file", "build_model"]
+__all__ = [
+    "FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "temp_file_beside", "sha256_file", "build_model",
+]
 
 FORMAT = "lenet-checkpoint"
 VERSION = 1
 
 
+def temp_file_beside(path: Path) -> tuple[int, str]:
+    """A new temp file next to ``path`` (same file system, so os.replace is atomic).
+
+    mkstemp creates it 0600; it gets the mode a plain open() would give (0666 less the
+    umask), so checkpoints, plots and exports stay readable to whoever could read them before.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+    return fd, name
+
+
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
     """Write via a temp file in the same directory, fsync, then os.replace: never a half file."""
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = temp_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)

@@ -11,7 +11,6 @@ import contextlib
 import io
 import json
 import os
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 from .. import __version__
 from ..data.preprocess import Normalization, to_model_input
 from ..errors import LenetError, UsageError
-from .checkpoint import atomic_write_bytes, build_model, load_checkpoint, sha256_file
+from .checkpoint import atomic_write_bytes, build_model, load_checkpoint, sha256_file, temp_file_beside
 
 __all__ = ["FORMATS", "DEFAULT_OPSET", "ExportResult", "Verification", "export_checkpoint", "export_metadata"]
 
@@ -212,7 +211,7 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, opset: int 
     with torch.no_grad():
         reference = model(x)
     meta_json = json.dumps(metadata)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    fd, name = temp_file_beside(out)
     os.close(fd)
     tmp, sidecar = Path(name), None
     try:
