@@ -1,0 +1,270 @@
+"""The documentation stays true: generated sections are current, every `lenet` command
+in it parses, every page is in the site's navigation, and the CI recipe works."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+import typer.main
+import yaml
+
+from conftest import REPO
+from lenet_cli import docgen
+from lenet_cli.cli.app import app
+from lenet_cli.data.factory import list_datasets
+from lenet_cli.models import list_models
+
+try:  # Typer 0.29 vendors click as typer._click; older releases use click itself
+    from typer._click.core import Context
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click.core import Context
+    from click.exceptions import UsageError
+
+DOCS = REPO / "docs"
+PAGES = sorted(DOCS.rglob("*.md"))
+FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE)
+INLINE = re.compile(r"`(lenet [^`]+)`")
+SHELL_LANGS = {"bash", "sh", "console", "shell", ""}
+
+
+def _mkdocs_config() -> dict:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml may use !ENV and similar tags; this test only needs the plain keys
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    return yaml.load((REPO / "mkdocs.yml").read_text(), Loader=Loader)
+
+
+def _nav_pages(nav: list) -> list[str]:
+    pages = []
+    for entry in nav:
+        value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+        pages += _nav_pages(value) if isinstance(value, list) else [value]
+    return pages
+
+
+def _commands_in(line: str) -> list[str]:
+    """The `lenet ...` parts of a shell line (split at pipes, && and ;)."""
+    parts = re.split(r"\s*(?:&&|;|\|(?!\|))\s*", line)
+    return [part for part in parts if part.startswith("lenet ") or part == "lenet"]
+
+
+def _documented_commands() -> list[tuple[str, str, bool]]:
+    """(where, command line, complete) for every `lenet ...` in the docs and README.
+
+    Code blocks hold complete commands; `lenet eval --json` in running text names a
+    command and its options, so only unknown options and commands count there.
+    """
+    found = []
+    for page in [*PAGES, REPO / "README.md"]:
+        text = page.read_text(encoding="utf-8")
+        where = page.relative_to(REPO).as_posix()
+        for block in FENCE.finditer(text):
+            if block.group("lang") not in SHELL_LANGS:
+                continue
+            for line in block.group("body").splitlines():
+                line = line.strip().removeprefix("$ ")
+                if not _is_synopsis(line):
+                    found += [(where, part, True) for part in _commands_in(line)]
+        for match in INLINE.finditer(FENCE.sub("", text)):
+            if not _is_synopsis(match.group(1)):
+                found += [(where, part, False) for part in _commands_in(match.group(1))]
+    for result in docgen.load_results(DOCS / "results.toml"):
+        found.append(("docs/results.toml", result.command, True))
+    return found
+
+
+def _is_synopsis(line: str) -> bool:
+    """`lenet eval --checkpoint PATH [--topk 5] ...` describes a command; it is not one."""
+    return "[-" in line or "..." in line or "…" in line
+
+
+def _parse(line: str, complete: bool = True) -> None:
+    """Parse one command line with the real CLI, without running it."""
+    words, skip = [], False
+    for word in shlex.split(line, comments=True):  # drop redirections: > file, 2>&1, <file
+        if skip:
+            skip = False
+        elif word in (">", ">>", "2>", "2>>", "<", "&>"):
+            skip = True
+        elif not re.match(r"^(\d?>>?|<|&>)", word):
+            words.append(word)
+    root = typer.main.get_command(app)
+    args = words[1:]
+    if not args or args[0].startswith("-"):  # global options only: --help, --version, completion
+        return
+    ctx = Context(root, info_name="lenet")
+    name, rest = args[0], args[1:]
+    command = root.get_command(ctx, name)  # type: ignore[attr-defined]
+    if command is None:
+        raise UsageError(f"no such command {name!r}")
+    if not complete:  # only the names: every option must exist
+        known = {"-h", "--help"} | {opt for p in command.params for opt in (*p.opts, *getattr(p, "secondary_opts", ()))}
+        unknown = [w.split("=")[0] for w in rest if w.startswith("-") and w != "-" and w.split("=")[0] not in known]
+        if unknown:
+            raise UsageError(f"no such option {unknown[0]!r} for lenet {name}")
+        return
+    try:
+        command.make_context(name, rest, parent=ctx)
+    except typer.Exit:  # --help after the command
+        pass
+
+
+COMMANDS = _documented_commands()
+
+
+def test_the_docs_show_many_commands() -> None:
+    # guards the extraction itself: a broken regex would make the next test vacuous
+    assert len(COMMANDS) > 80
+    assert {line.split()[1] for _, line, _ in COMMANDS if len(line.split()) > 1} >= {
+        "train", "eval", "predict", "summary", "inspect", "export", "models", "datasets"}
+
+
+@pytest.mark.parametrize("where,line,complete", COMMANDS, ids=[f"{w}:{line[:60]}" for w, line, _ in COMMANDS])
+def test_every_documented_command_parses(where: str, line: str, complete: bool) -> None:
+    try:
+        _parse(line, complete)
+    except UsageError as exc:
+        pytest.fail(f"{where}: `{line}` does not parse: {exc.format_message()}")
+
+
+def test_a_wrong_option_would_be_caught() -> None:
+    with pytest.raises(UsageError):
+        _parse("lenet train --epoch 3")
+    with pytest.raises(UsageError):
+        _parse("lenet eval --json")
+    with pytest.raises(UsageError):
+        _parse("lenet eval --jsn", complete=False)
+    with pytest.raises(UsageError):
+        _parse("lenet evaluate --json", complete=False)
+
+
+def test_generated_sections_are_current() -> None:
+    stale = [p.relative_to(REPO).as_posix() for p in PAGES if docgen.render(p.read_text(), DOCS) != p.read_text()]
+    assert not stale, f"stale generated sections in {stale}; run: python -m lenet_cli.docgen --write docs"
+
+
+def test_generated_sections_exist_and_an_unknown_one_is_an_error() -> None:
+    text = "\n".join(p.read_text() for p in PAGES)
+    for name in docgen.sections(DOCS):
+        assert f"<!-- BEGIN GENERATED: {name} -->" in text, name
+    with pytest.raises(KeyError):
+        docgen.render("<!-- BEGIN GENERATED: nope -->\n<!-- END GENERATED: nope -->", DOCS)
+
+
+def test_command_reference_lists_every_command_and_option() -> None:
+    reference = docgen.command_reference()
+    root = typer.main.get_command(app)
+    ctx = Context(root)
+    for name in root.list_commands(ctx):  # type: ignore[attr-defined]
+        assert f"## `lenet {name}`" in reference
+        for param in root.get_command(ctx, name).params:  # type: ignore[attr-defined]
+            if param.param_type_name == "option" and not param.hidden:
+                assert param.opts[0] in reference, (name, param.opts)
+
+
+def test_every_page_is_in_the_navigation_and_every_nav_entry_exists() -> None:
+    config = _mkdocs_config()
+    nav = _nav_pages(config["nav"])
+    pages = {p.relative_to(DOCS).as_posix() for p in PAGES}
+    assert set(nav) == pages
+    assert config["strict"] is True
+
+
+def test_model_zoo_and_results_name_real_models_and_matching_commands() -> None:
+    results = docgen.load_results(DOCS / "results.toml")
+    zoo = docgen.model_zoo(results)
+    for name in list_models():
+        assert f"| `{name}` |" in zoo
+    for r in results:
+        assert r.model in list_models() and r.dataset in list_datasets()
+        words = shlex.split(r.command)
+        model = words[words.index("--model") + 1] if "--model" in words else "lenet5"
+        assert model == r.model, r.command
+        assert words[words.index("--dataset") + 1] == r.dataset, r.command
+        assert words[words.index("--epochs") + 1] == str(r.epochs), r.command
+        assert 0.0 < r.test_accuracy <= 1.0 and r.machine
+
+
+def test_pictures_referenced_by_the_docs_exist() -> None:
+    for page in PAGES:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text()):
+            assert (page.parent / target).is_file(), f"{page.name}: {target}"
+
+
+def test_github_workflow_example_runs_the_recipe() -> None:
+    workflow = yaml.safe_load((REPO / "examples" / "ci" / "github-actions.yml").read_text())
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert "examples/ci/train-and-gate.sh" in runs and "pip install" in runs
+    assert any("upload-artifact" in step.get("uses", "") for step in steps)
+
+
+def test_ci_recipe_stops_at_the_gate_with_exit_3(tmp_path: Path) -> None:
+    from conftest import write_mnist_files
+
+    data = write_mnist_files(tmp_path / "tiny")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "DATASET": f"idx:{data}", "EPOCHS": "1", "GATE": "1.0", "OUT_DIR": str(tmp_path / "out"),
+    }
+    done = subprocess.run(["bash", str(REPO / "examples" / "ci" / "train-and-gate.sh")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stderr
+    assert "is below 1.0" in done.stderr
+    assert not (tmp_path / "out" / "model.onnx").exists()  # nothing exported past a failed gate
+
+
+def _documented_fields() -> dict[str, set[str]]:
+    """`lenet X --json` -> the field names in the first table under its heading in exit-codes.md."""
+    text = (DOCS / "exit-codes.md").read_text()
+    fields = {}
+    for section in re.split(r"^### ", text, flags=re.MULTILINE)[1:]:
+        title = re.match(r"`lenet (\w+) --json`", section)
+        if title:
+            fields[title.group(1)] = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
+    return fields
+
+
+def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Path) -> None:
+    import json
+
+    from conftest import write_mnist_files
+
+    pytest.importorskip("onnxruntime")
+    documented = _documented_fields()
+    assert set(documented) == {"train", "eval", "predict", "summary", "inspect", "export", "models", "datasets"}
+    data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=32)}"
+    image = str(DOCS / "img" / "three.png")
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, (args, result.output)
+        return result.stdout
+
+    train = json.loads(run("train", "--dataset", data, "--epochs", "1", "--project", str(tmp_path / "runs"),
+                           "--threads", "1"))
+    checkpoint = train["best_checkpoint"]
+    actual = {
+        "train": train,
+        "eval": json.loads(run("eval", "--checkpoint", checkpoint)),
+        "predict": json.loads(run("predict", image).splitlines()[0]),
+        "summary": json.loads(run("summary")),
+        "inspect": json.loads(run("inspect", image, "--out", str(tmp_path / "inspect.png"))),
+        "export": json.loads(run("export", "--format", "onnx", "--checkpoint", checkpoint,
+                                 "--out", str(tmp_path / "model.onnx"))),
+        "models": json.loads(run("models"))[0],
+        "datasets": json.loads(run("datasets"))[0],
+    }
+    for command, document in actual.items():
+        assert set(document) == documented[command], command
