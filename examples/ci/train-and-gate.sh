@@ -15,7 +15,7 @@ dataset="${DATASET:-mnist}"
 epochs="${EPOCHS:-3}"
 gate="${GATE:-0.99}"
 out="${OUT_DIR:-ci-artifacts}"
-sample="${SAMPLE:-$here/../../docs/img/three.png}"
+sample="${SAMPLE:-$(cd "$here/../.." && pwd)/docs/img/three.png}"
 expect="${EXPECT:-3}"
 mkdir -p "$out"
 
