@@ -60,10 +60,6 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _code(text: str) -> str:
-    return f"`{text}`" if text else ""
-
-
 # ---------------------------------------------------------------- command reference
 
 
@@ -77,13 +73,11 @@ def command_reference() -> str:
     root_ctx = typer.Context(root, info_name="lenet")
     parts = ["Global options (before the command): "
              + ", ".join(f"`{_help_record(p, root_ctx)[0]}`" for p in root.get_params(root_ctx)) + ".", ""]
-    names = list(root.list_commands(root_ctx))  # type: ignore[attr-defined]
+    commands = {name: root.get_command(root_ctx, name) for name in root.list_commands(root_ctx)}  # type: ignore[attr-defined]
     parts += ["| command | what it does |", "|---|---|"]
-    for name in names:
-        command = root.get_command(root_ctx, name)  # type: ignore[attr-defined]
+    for name, command in commands.items():
         parts.append(f"| [`lenet {name}`](#lenet-{name}) | {_cell(_first_line(command.help))} |")
-    for name in names:
-        command = root.get_command(root_ctx, name)  # type: ignore[attr-defined]
+    for name, command in commands.items():
         ctx = typer.Context(command, info_name=name, parent=root_ctx)
         parts += ["", f"## `lenet {name}`", "", command.help.strip() if command.help else "", ""]
         usage = " ".join(command.collect_usage_pieces(ctx))
@@ -131,7 +125,7 @@ def _split_default(description: str) -> tuple[str, str]:
 
 
 def _first_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[0] if text else ""
+    return text.strip().splitlines()[0] if text and text.strip() else ""
 
 
 # ---------------------------------------------------------------- models
@@ -151,7 +145,7 @@ def model_zoo(results: list[Result]) -> str:
         shape = "×".join(str(d) for d in spec.input_shape)
         measured = mnist.get(name)
         accuracy = f"{measured.test_accuracy:.2%} ({measured.epochs} epochs)" if measured else "not measured yet"
-        command = _code(measured.command) if measured else ""
+        command = f"`{measured.command}`" if measured else ""
         rows.append(
             f"| `{name}` | {_cell(spec.description)} | {shape} | {spec.num_params:,} | {accuracy} | {_cell(command)} |")
     return "\n".join(rows)
@@ -196,16 +190,13 @@ def exit_code_table() -> str:
 # ---------------------------------------------------------------- rendering
 
 
-def _results_file(docs_dir: Path) -> Path:
-    return docs_dir / "results.toml"
-
-
 def sections(docs_dir: Path) -> dict[str, Callable[[], str]]:
     """Section name -> a function producing its Markdown."""
+    results = docs_dir / "results.toml"
     return {
         "commands": command_reference,
-        "model-zoo": lambda: model_zoo(load_results(_results_file(docs_dir))),
-        "results": lambda: all_results(load_results(_results_file(docs_dir))),
+        "model-zoo": lambda: model_zoo(load_results(results)),
+        "results": lambda: all_results(load_results(results)),
         "datasets": dataset_table,
         "exit-codes": exit_code_table,
     }

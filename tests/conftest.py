@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +84,17 @@ def tiny_mnist(tmp_path: Path) -> Path:
 
 def gzip_bytes(payload: bytes) -> bytes:
     return gzip.compress(payload)
+
+
+def invoke_in_fresh_process(args: list[str], modules: tuple[str, ...]) -> tuple[str, dict[str, bool]]:
+    """Run the CLI in a new interpreter; its stdout, and which of ``modules`` it imported."""
+    code = (
+        "import json, sys\nfrom typer.testing import CliRunner\nfrom lenet_cli.cli.app import app\n"
+        f"r = CliRunner().invoke(app, {args!r})\n"
+        "assert r.exit_code == 0, r.output\nprint(r.stdout)\n"
+        f"print(json.dumps({{m: m in sys.modules for m in {list(modules)!r}}}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    stdout, _, imported = done.stdout.rstrip("\n").rpartition("\n")
+    return stdout, json.loads(imported)

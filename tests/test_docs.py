@@ -3,6 +3,7 @@ in it parses, every page is in the site's navigation, and the CI recipe works.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -15,7 +16,7 @@ import typer
 import typer.main
 import yaml
 
-from conftest import REPO
+from conftest import REPO, write_mnist_files
 from lenet_cli import docgen
 from lenet_cli.cli.app import app
 from lenet_cli.data.factory import list_datasets
@@ -33,15 +34,6 @@ PAGES = sorted(DOCS.rglob("*.md"))
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE)
 INLINE = re.compile(r"`(lenet [^`]+)`")
 SHELL_LANGS = {"bash", "sh", "console", "shell", ""}
-
-
-def _mkdocs_config() -> dict:
-    class Loader(yaml.SafeLoader):
-        pass
-
-    # mkdocs.yml may use !ENV and similar tags; this test only needs the plain keys
-    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    return yaml.load((REPO / "mkdocs.yml").read_text(), Loader=Loader)
 
 
 def _nav_pages(nav: list) -> list[str]:
@@ -173,7 +165,7 @@ def test_command_reference_lists_every_command_and_option() -> None:
 
 
 def test_every_page_is_in_the_navigation_and_every_nav_entry_exists() -> None:
-    config = _mkdocs_config()
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
     nav = _nav_pages(config["nav"])
     pages = {p.relative_to(DOCS).as_posix() for p in PAGES}
     assert set(nav) == pages
@@ -210,8 +202,6 @@ def test_github_workflow_example_runs_the_recipe() -> None:
 
 
 def test_ci_recipe_stops_at_the_gate_with_exit_3(tmp_path: Path) -> None:
-    from conftest import write_mnist_files
-
     data = write_mnist_files(tmp_path / "tiny")
     env = {
         **os.environ,
@@ -237,10 +227,6 @@ def _documented_fields() -> dict[str, set[str]]:
 
 
 def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Path) -> None:
-    import json
-
-    from conftest import write_mnist_files
-
     pytest.importorskip("onnxruntime")
     documented = _documented_fields()
     assert set(documented) == {"train", "eval", "predict", "summary", "inspect", "export", "models", "datasets"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, write_mnist_files
+from conftest import invoke_in_fresh_process, write_mnist_files
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.engine import export as export_module
@@ -120,16 +119,9 @@ def test_onnx_predict_does_not_import_torch(runner, tmp_path: Path, digit_files)
     out = tmp_path / "m.onnx"
     assert _export(runner, "-f", "onnx", "-o", str(out), "--verify-images", "8")[0] == 0
     paths, labels = digit_files
-    code = (
-        "import sys\nfrom typer.testing import CliRunner\nfrom lenet_cli.cli.app import app\n"
-        f"r = CliRunner().invoke(app, ['predict', *{[str(p) for p in paths]!r}, '-c', {str(out)!r}, '--json'])\n"
-        "assert r.exit_code == 0, r.output\nprint(r.stdout)\nprint('torch' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
-    assert lines[-1] == "False"
-    predicted = [json.loads(line)["label"] for line in lines[:-1] if line.startswith("{")]
+    stdout, imported = invoke_in_fresh_process(["predict", *map(str, paths), "-c", str(out), "--json"], ("torch",))
+    assert imported == {"torch": False}
+    predicted = [json.loads(line)["label"] for line in stdout.splitlines() if line.startswith("{")]
     assert predicted == labels.tolist()
 
 

@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO
+from conftest import invoke_in_fresh_process
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
 from photo_digits import generate, load_mnist_test
@@ -217,11 +215,5 @@ def test_crafted_pickle_checkpoint_is_refused(runner, tmp_path: Path, digits) ->
 
 def test_predict_does_not_import_torchvision(tmp_path: Path, digits) -> None:
     Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "x.png")
-    code = (
-        "import sys\nfrom typer.testing import CliRunner\nfrom lenet_cli.cli.app import app\n"
-        f"r = CliRunner().invoke(app, ['predict', {str(tmp_path / 'x.png')!r}, '--json'])\n"
-        "assert r.exit_code == 0, r.output\nprint('torchvision' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    _, imported = invoke_in_fresh_process(["predict", str(tmp_path / "x.png"), "--json"], ("torchvision",))
+    assert imported == {"torchvision": False}
