@@ -60,9 +60,9 @@ def seed_style_images_per_s(n_images: int) -> float:
 
 
 def lenet_run(project: Path, epochs: int) -> dict:
-    """The default recipe through the engine; returns throughput and time to 99 %."""
-    from lenet_cli.engine.config import TrainConfig
-    from lenet_cli.engine.trainer import train
+    """The default recipe through the library; returns throughput and time to 99 %."""
+    from lenet_cli.training.config import TrainConfig
+    from lenet_cli.training.trainer import train
 
     marks: dict = {}
     start = time.perf_counter()
@@ -98,7 +98,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     project = Path(tempfile.mkdtemp())
     seed_rate = seed_style_images_per_s(args.seed_images)
-    ours = lenet_run(project / "engine", args.epochs)
+    ours = lenet_run(project / "lenet", args.epochs)
     rss = peak_rss_of_cli(project / "cli")
     shutil.rmtree(project)
     report = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from lenet_cli.engine.checkpoint import atomic_write_bytes, load_checkpoint
+from lenet_cli.checkpoint import atomic_write_bytes, load_checkpoint
 
 TRAINING_STATE = ("optimizer", "scheduler", "rng", "position")
 MACHINE_SPECIFIC = ("project", "name", "data_dir", "threads", "device")

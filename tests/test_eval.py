@@ -11,10 +11,10 @@ from PIL import Image
 
 from conftest import write_mnist_files
 from lenet_cli.cli.app import app
-from lenet_cli.engine import trainer
-from lenet_cli.engine.config import TrainConfig
-from lenet_cli.engine.metrics import classification_report
-from lenet_cli.engine.predict import BUNDLED_WEIGHTS
+from lenet_cli.training import trainer
+from lenet_cli.training.config import TrainConfig
+from lenet_cli.evaluation.metrics import classification_report
+from lenet_cli.inference.loading import BUNDLED_WEIGHTS
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from PIL import Image
 from conftest import invoke_in_fresh_process, write_mnist_files
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
-from lenet_cli.engine import export as export_module
-from lenet_cli.engine.predict import BUNDLED_WEIGHTS
+from lenet_cli.export.registry import Loaded
+from lenet_cli.export.safetensors_format import Safetensors
+from lenet_cli.inference.loading import BUNDLED_WEIGHTS
 from photo_digits import load_mnist_test
 
 onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
@@ -155,13 +156,13 @@ def test_unwritable_directory(runner, tmp_path: Path) -> None:
 
 
 def test_failed_verification_leaves_nothing(runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = export_module._safetensors
+    real = Safetensors.load
 
-    def corrupted(*args, **kwargs):
-        run = real(*args, **kwargs)
-        return lambda batch: run(batch) + 0.01
+    def corrupted(self, path):
+        loaded = real(self, path)
+        return Loaded(lambda batch: loaded.run(batch) + 0.01, loaded.metadata)
 
-    monkeypatch.setattr(export_module, "_safetensors", corrupted)
+    monkeypatch.setattr(Safetensors, "load", corrupted)
     code, _, stderr = _export(runner, "-f", "safetensors", "-o", str(tmp_path / "m.safetensors"))
     assert code == 1 and "failed verification" in stderr and "nothing was written" in stderr
     assert list(tmp_path.iterdir()) == []

@@ -183,7 +183,7 @@ def test_checkpoint_last_uses_the_newest_run(runner, tmp_path: Path, digits) -> 
     result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "--checkpoint", "last",
                                  "--project", str(tmp_path / "runs")])
     assert result.exit_code == 66 and "lenet train" in result.stderr
-    from lenet_cli.engine.predict import BUNDLED_WEIGHTS
+    from lenet_cli.inference.loading import BUNDLED_WEIGHTS
 
     (tmp_path / "runs" / "exp").mkdir(parents=True)
     (tmp_path / "runs" / "exp" / "best.pt").write_bytes(BUNDLED_WEIGHTS.read_bytes())

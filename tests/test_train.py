@@ -17,8 +17,8 @@ import torch
 
 from conftest import write_mnist_files
 from lenet_cli.cli.app import app
-from lenet_cli.engine import losses, trainer
-from lenet_cli.engine.config import TrainConfig
+from lenet_cli.training import losses, trainer
+from lenet_cli.training.config import TrainConfig
 from lenet_cli.errors import TrainingDiverged
 
 

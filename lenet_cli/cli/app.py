@@ -1,4 +1,8 @@
-"""The ``lenet`` Typer app: global options, error handling, and command registration."""
+"""The ``lenet`` Typer app: global options, error handling, and the registration of every command.
+
+Commands are plain functions in their own modules; this module registers them,
+so no command module imports the app.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,14 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import LenetError
+from .catalog import datasets_command, models_command
 from .console import print_error
+from .evaluate import eval_command
+from .export import export_command
+from .inspection import inspect_command
+from .predict import predict_command
+from .summary import summary_command
+from .train import train_command
 
 __all__ = ["app", "main"]
 
@@ -34,6 +45,14 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+# name -> command, in the order `lenet --help` lists them.
+COMMANDS = {
+    "models": models_command, "datasets": datasets_command, "eval": eval_command, "export": export_command,
+    "inspect": inspect_command, "predict": predict_command, "summary": summary_command, "train": train_command,
+}
+for _name, _command in COMMANDS.items():
+    app.command(_name)(_command)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -49,10 +68,6 @@ def _root(
     ] = None,
 ) -> None:
     """Train, evaluate, inspect, export and use LeNet-family networks on MNIST-like data."""
-
-
-# Each command lives in its own module and registers itself on `app`.
-from . import catalog, evaluate, export, inspection, predict, summary, train  # noqa: E402,F401
 
 
 def main() -> None:

@@ -10,14 +10,13 @@ from rich.table import Table
 
 from ..data import DATASETS, locate
 from ..models import get_model_spec, list_models
-from .app import app
 from .console import out, print_json
+from .options import JsonOption
 
 
-@app.command("models")
 def models_command(
     pattern: Annotated[Optional[str], typer.Argument(help="Only names matching this glob, e.g. 'lenet5*'.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the registered models with their input shape and parameter count."""
     specs = [get_model_spec(name) for name in list_models(pattern)]
@@ -33,25 +32,21 @@ def models_command(
     out().print(table)
 
 
-@app.command("datasets")
 def datasets_command(
     data_dir: Annotated[
         Optional[Path], typer.Option("--data-dir", help="Look here first (also $LENET_DATA_DIR).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the datasets: classes, image shape, and where each would be loaded from right now."""
-    rows = []
-    for spec in DATASETS.values():
-        location = locate(spec, data_dir=data_dir)
-        rows.append({**spec.to_dict(), "source": location.kind, "path": str(location.path) if location.path else None})
+    found = [(spec, locate(spec, data_dir=data_dir)) for spec in DATASETS.values()]
     if as_json:
-        print_json(rows)
+        print_json([{**spec.to_dict(), "source": location.kind, "path": str(location.path) if location.path else None}
+                    for spec, location in found])
         return
     table = Table(title="Datasets", caption="Also: idx:DIR (MNIST-format files) and folder:DIR (DIR/train/<class>/...)")
     for column in ("name", "classes", "shape", "available from", "title"):
         table.add_column(column, justify="right" if column == "classes" else "left", overflow="fold")
-    for row in rows:
-        where = "needs download" if row["source"] == "download" else f"{row['source']}: {row['path']}"
-        table.add_row(row["name"], str(row["num_classes"]), "x".join(map(str, row["shape"])), where, row["title"])
+    for spec, location in found:
+        table.add_row(spec.name, str(len(spec.classes)), "x".join(map(str, (spec.channels, *spec.size))), location.describe(), spec.title)
     out().print(table)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
 from rich.console import Console
 
-__all__ = ["out", "err", "print_json", "print_error", "stderr_is_terminal"]
+from ..training.distributed import is_main_process
+
+__all__ = ["out", "err", "print_json", "print_error"]
 
 
 def out() -> Console:
@@ -33,10 +34,7 @@ def print_error(message: str) -> None:
 
     The non-zero ranks of a distributed run stay silent: rank 0 reports the same error.
     """
-    if os.environ.get("RANK", "0") != "0":
+    if not is_main_process():
         return
     err().print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
 
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()

@@ -10,24 +10,23 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import LenetError, QualityGateFailed
-from .app import app
 from .console import err, out, print_json
+from .options import DataDirOption, JsonOption, OfflineOption
 
 
-@app.command("eval")
 def eval_command(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="A checkpoint written by `lenet train`.")],
     dataset: Annotated[Optional[str], typer.Option(help="Dataset (default: the one the checkpoint was trained on).")] = None,
     split: Annotated[str, typer.Option(help="train | test")] = "test",
-    data_dir: Annotated[Optional[Path], typer.Option(help="Look for dataset files here first.")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Never download (also LENET_OFFLINE=1).")] = False,
+    data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
     topk: Annotated[int, typer.Option(min=1, help="Also report top-k accuracy.")] = 5,
     plot: Annotated[Optional[Path], typer.Option(help="Write confusion.png and mistakes.png into this directory.")] = None,
     fail_under: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Exit 3 if accuracy (0..1) is below.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Evaluate a checkpoint: loss, top-1/top-k accuracy, per-class scores, confusion matrix."""
-    from ..engine.evaluate import evaluate_checkpoint
+    from ..evaluation.evaluate import evaluate_checkpoint
 
     result = evaluate_checkpoint(checkpoint, dataset=dataset, split=split, data_dir=data_dir,
                                  offline=True if offline else None, topk=topk)
@@ -45,25 +44,23 @@ def eval_command(
 
 
 def _write_plots(result, directory: Path) -> list[Path]:
-    from ..engine.plots import draw_confusion_matrix, draw_mistakes
+    """confusion.png and mistakes.png (the most confident mistakes first) in ``directory``."""
+    from ..evaluation.plots import draw_confusion_matrix, draw_mistakes
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LenetError(f"Cannot create plot directory {directory}: {exc.strerror or exc}") from None
-    classes = result.report.classes
-    confidence, predicted = result.probabilities.max(1)
-    wrong = (predicted != result.labels).nonzero().flatten()
-    worst = wrong[confidence[wrong].argsort(descending=True)][:48]
     confusion_path, mistakes_path = directory / "confusion.png", directory / "mistakes.png"
-    draw_confusion_matrix(result.report.confusion, classes, confusion_path,
+    draw_confusion_matrix(result.report.confusion, result.report.classes, confusion_path,
                           f"{result.dataset} {result.split}: accuracy {result.report.accuracy:.2%}")
-    draw_mistakes(result.images[worst].numpy(), [classes[i] for i in result.labels[worst].tolist()],
-                  [classes[i] for i in predicted[worst].tolist()], confidence[worst].tolist(), mistakes_path)
+    mistakes = result.most_confident_mistakes(48)
+    draw_mistakes(mistakes.images, mistakes.true, mistakes.predicted, mistakes.confidence, mistakes_path)
     return [confusion_path, mistakes_path]
 
 
 def _print_report(result) -> None:
+    """Summary, per-class and confusion tables on stdout."""
     report = result.report
     console = out()
     head = Table(title=f"{result.checkpoint} on {result.dataset} ({result.split}, {report.count} images)")

@@ -1,4 +1,4 @@
-"""``lenet export``: TorchScript, ONNX or safetensors, verified against the PyTorch model."""
+"""``lenet export``: any registered format, verified against the PyTorch model."""
 
 from __future__ import annotations
 
@@ -9,51 +9,65 @@ import typer
 from rich.markup import escape
 
 from ..errors import UsageError
-from .app import app
+from ..export import get_format, list_formats
+from ..export.onnx_format import DEFAULT_OPSET
 from .console import out, print_json
+from .options import CheckpointOption, JsonOption, ProjectOption, given_on_command_line
 
-_FORMATS = ("torchscript", "onnx", "safetensors")  # engine.export.FORMATS, without importing torch for --help
+_FORMAT_OPTIONS = ("opset", "dynamic_batch")  # the options below that belong to one format (ExportFormat.options)
 
 
-@app.command("export")
 def export_command(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=" | ".join(_FORMATS))],
-    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", "-c", help="A checkpoint, or 'last' (newest run's best.pt). Default: the bundled MNIST LeNet-5.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=" | ".join(list_formats()))],
+    checkpoint: CheckpointOption = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output file (default: beside the checkpoint, e.g. best.onnx).")] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset.")] = 18,
+    opset: Annotated[int, typer.Option(help="ONNX opset.")] = DEFAULT_OPSET,
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch/--static-batch", help="ONNX: any batch size, or exactly 1.")] = True,
     verify_images: Annotated[int, typer.Option(min=2, help="Test images the export is checked on.")] = 256,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
-    project: Annotated[Path, typer.Option(help="Where --checkpoint last looks for runs.")] = Path("runs/train"),
+    as_json: JsonOption = False,
+    project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Export a checkpoint; the file is kept only if it reproduces the PyTorch model on real test images."""
-    from typer._click.core import ParameterSource
-
-    if fmt not in _FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(_FORMATS)}, not {fmt!r}")
-    onnx_only = [f"--{name.replace('_', '-')}" for name in ("opset", "dynamic_batch")
-                 if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
-    if fmt != "onnx" and onnx_only:
-        raise UsageError(f"{' and '.join(onnx_only)} apply to --format onnx only")
-
-    from ..engine.export import default_output, export_checkpoint
-    from ..engine.predict import resolve_checkpoint
+    export_format = get_format(fmt)
+    misplaced = [name for name in _FORMAT_OPTIONS if name in given_on_command_line(ctx)
+                 and name not in export_format.options]
+    if misplaced:
+        owners = " | ".join(f for f in list_formats() if misplaced[0] in get_format(f).options)
+        raise UsageError(f"{' and '.join(_flag(name) for name in misplaced)} apply to --format {owners} only")
+    from ..export.exporter import default_output, export_checkpoint
+    from ..inference.loading import resolve_checkpoint
 
     source = resolve_checkpoint(checkpoint, project)
     target = out_path or default_output(source, fmt, bundled=checkpoint is None)
-    result = export_checkpoint(source, fmt, target, opset=opset, dynamic_batch=dynamic_batch,
-                               verify_images=verify_images)
+    options = {name: ctx.params[name] for name in export_format.options}
+    result = export_checkpoint(source, fmt, target, options=options, verify_images=verify_images)
     if as_json:
         print_json(result.to_dict())
-        return
-    check = result.verification
-    details = f", opset {opset}, {'dynamic' if dynamic_batch else 'static'} batch" if fmt == "onnx" else ""
+    else:
+        _print_result(result)
+
+
+def _print_result(result) -> None:
+    """What was written and how it was verified."""
+    check, options = result.verification, result.options
+    details = "".join(f", {_describe(name, value)}" for name, value in options.items())
     console = out()
-    console.print(f"Exported {escape(str(result.path))} ({fmt}{details}, {result.bytes:,} bytes)")
+    console.print(f"Exported {escape(str(result.path))} ({result.format}{details}, {result.bytes:,} bytes)")
     if result.sidecar:
         console.print(f"Metadata: {escape(str(result.sidecar))}")
     console.print(f"Verified on {check.images} images ({escape(check.source)}): max |difference| "
                   f"{check.max_abs_diff:.2g} (limit {check.tolerance:.2g}), top-1 identical on "
                   f"{check.top1_agree}/{check.images}")
     console.print(f"sha256 {result.sha256}")
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def _describe(name: str, value: object) -> str:
+    """A format option as the summary line says it ("opset 18", "dynamic batch")."""
+    if name == "dynamic_batch":
+        return "dynamic batch" if value else "static batch"
+    return f"{name} {value}"

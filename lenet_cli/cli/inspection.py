@@ -10,23 +10,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import InputNotFound, LenetError, UsageError
-from .app import app
 from .console import out, print_json
+from .options import CheckpointOption, PreprocessOption, ProjectOption
 
 
-@app.command("inspect")
 def inspect_command(
     image: Annotated[Path, typer.Argument(help="The image to look at (any format Pillow reads).")],
-    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", "-c", help="A checkpoint, or 'last' (newest run's best.pt). Default: the bundled MNIST LeNet-5.")] = None,
+    checkpoint: CheckpointOption = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="Where to write the picture (default: inspect-IMAGE.png here).")] = None,
-    preprocess: Annotated[Optional[str], typer.Option(help="mnist | resize | none (default: mnist for 1-channel models).")] = None,
+    preprocess: PreprocessOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Layer shapes, statistics and the prediction as one JSON document.")] = False,
-    project: Annotated[Path, typer.Option(help="Where --checkpoint last looks for runs.")] = Path("runs/train"),
+    project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Draw the input, every layer's feature maps and the output scores for one image."""
-    from ..engine.inspection import inspect_image
-    from ..engine.plots import draw_inspection
-    from ..engine.predict import TorchPredictor, resolve_checkpoint
+    from ..evaluation.plots import draw_inspection
+    from ..export import format_for_path
+    from ..inference.inspection import inspect_image
+    from ..inference.loading import resolve_checkpoint
+    from ..inference.torch_backend import TorchPredictor
 
     if not image.is_file():
         raise InputNotFound(f"Image {image} not found")
@@ -34,8 +35,8 @@ def inspect_command(
     if not target.parent.is_dir():
         raise LenetError(f"Cannot write {target}: directory {target.parent} does not exist")
     source = resolve_checkpoint(checkpoint, project)
-    if source.suffix.lower() == ".onnx":
-        raise UsageError("inspect needs a lenet checkpoint (.pt) to see inside the layers, not an ONNX export")
+    if (export_format := format_for_path(source)) is not None:
+        raise UsageError(f"inspect needs a lenet checkpoint (.pt) to see inside the layers, not a {export_format.name} export")
     predictor = TorchPredictor(source, preprocess)
     result = inspect_image(predictor, image)
     try:

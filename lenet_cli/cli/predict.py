@@ -14,10 +14,9 @@ from rich.table import Table
 
 from ..data.images import IMAGE_SUFFIXES
 from ..errors import DataFormatError, InputNotFound, LenetError, UsageError
-from .app import app
 from .console import out, print_error, print_json
+from .options import CheckpointOption, PreprocessOption, ProjectOption
 
-_BATCH = 256
 _GLOB_CHARS = set("*?[")
 
 
@@ -39,78 +38,61 @@ def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Ite
             missing.append(item)
 
 
-@app.command("predict")
 def predict_command(
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Image files, directories, glob patterns, or - to read paths from stdin.")] = None,
-    checkpoint: Annotated[Optional[str], typer.Option("--checkpoint", "-c", help="A checkpoint, or 'last' (newest run's best.pt). Default: the bundled MNIST LeNet-5.")] = None,
+    checkpoint: CheckpointOption = None,
     topk: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per input.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
-    preprocess: Annotated[Optional[str], typer.Option(help="mnist | resize | none (default: mnist for 1-channel models).")] = None,
+    preprocess: PreprocessOption = None,
     save_preprocessed: Annotated[Optional[Path], typer.Option(help="Write what the model saw, as PNG, into this directory.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subdirectories.")] = False,
-    project: Annotated[Path, typer.Option(help="Where --checkpoint last looks for runs.")] = Path("runs/train"),
+    project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
-    from ..engine.predict import load_predictor, resolve_checkpoint
+    from ..inference.loading import load_predictor, resolve_checkpoint
+    from ..inference.predictor import Unreadable
 
     if not inputs:
         raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv")
     predictor = load_predictor(resolve_checkpoint(checkpoint, project), preprocess)
-    if save_preprocessed is not None:
-        try:
-            save_preprocessed.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LenetError(f"Cannot create {save_preprocessed}: {exc.strerror or exc}") from None
+    on_prepared = _preprocessed_saver(save_preprocessed) if save_preprocessed is not None else None
     missing: list[str] = []
-    bad = 0
-    rows = []
+    bad, rows = 0, []
     writer = csv.writer(sys.stdout, lineterminator="\n") if as_csv else None
     if writer:
         writer.writerow(["path", "label", "class_name", "probability", "topk"])
-    batch, names, index = [], [], 0
-
-    def flush() -> None:
-        import numpy as np
-
-        if not batch:
-            return
-        for result in predictor.predict(np.stack(batch), names, topk):
-            if as_json:
-                print_json(result.to_dict())
-            elif writer:
-                writer.writerow([result.path, result.label, result.class_name, f"{result.probability:.6f}",
-                                 ";".join(f"{n}:{p:.6f}" for n, p in result.topk)])
-            else:
-                rows.append(result)
-        batch.clear()
-        names.clear()
-
-    for path in expand_inputs(list(inputs), recursive, missing):
-        try:
-            image = predictor.prepare(path)
-        except DataFormatError as exc:
-            print_error(str(exc))
+    paths = expand_inputs(list(inputs), recursive, missing)
+    for item in predictor.predict_paths(paths, topk, on_prepared=on_prepared):
+        if isinstance(item, Unreadable):
+            print_error(item.message)
             bad += 1
-            continue
-        if save_preprocessed is not None:
-            _save_png(image, save_preprocessed / f"{index:05d}-{path.stem}.png")
-        index += 1
-        batch.append(image)
-        names.append(str(path))
-        if len(batch) >= _BATCH:
-            flush()
-    flush()
+        elif as_json:
+            print_json(item.to_dict())
+        elif writer:
+            writer.writerow([item.path, item.label, item.class_name, f"{item.probability:.6f}",
+                             ";".join(f"{n}:{p:.6f}" for n, p in item.topk)])
+        else:
+            rows.append(item)
     if rows:
         _print_table(rows)
-    for item in missing:
-        print_error(f"{item}: no such file, directory or matching pattern")
+    for name in missing:
+        print_error(f"{name}: no such file, directory or matching pattern")
     if missing:
         raise InputNotFound(f"{len(missing)} input(s) not found")
     if bad:
         raise DataFormatError(f"{bad} input(s) could not be read; the others were predicted")
+
+
+def _preprocessed_saver(directory: Path):
+    """A callback that writes each prepared image into ``directory`` as NNNNN-name.png."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LenetError(f"Cannot create {directory}: {exc.strerror or exc}") from None
+    return lambda index, path, image: _save_png(image, directory / f"{index:05d}-{path.stem}.png")
 
 
 def _save_png(image, path: Path) -> None:

@@ -29,7 +29,7 @@ def _workers(payload: dict[str, Any]) -> str:
 
 
 class TrainProgress:
-    """Consumes the engine's events."""
+    """Consumes the trainer's events."""
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled

@@ -9,11 +9,10 @@ from rich.table import Table
 
 from ..errors import UsageError
 from ..models import get_model, get_model_spec, list_models
-from .app import app
 from .console import err, out, print_json
+from .options import JsonOption
 
 
-@app.command("summary")
 def summary_command(
     model: Annotated[str, typer.Option("--model", "-m", help="Registered model name (see `lenet models`).")] = "lenet5",
     input_size: Annotated[
@@ -22,7 +21,7 @@ def summary_command(
     ] = None,
     num_classes: Annotated[Optional[int], typer.Option("--num-classes", min=1, help="Number of outputs.")] = None,
     paper: Annotated[bool, typer.Option("--paper", help="Set each layer beside the 1998 paper's figures.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show each layer's output shape, parameters and connections (computed on CPU), and the totals."""
     from ..models.summary import compare_with_paper, summarize
@@ -51,14 +50,7 @@ def summary_command(
     if comparison and comparison["layers"]:
         console.print(_paper_table(model, comparison))
     else:
-        table = Table(title=f"{model}  input {channels}x{height}x{width}")
-        for column in ("layer", "type"):
-            table.add_column(column)
-        for column in ("output shape", "parameters", "connections"):
-            table.add_column(column, justify="right")
-        for row in report.rows:
-            table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}", f"{row.connections:,}")
-        console.print(table)
+        console.print(_layer_table(f"{model}  input {channels}x{height}x{width}", report))
     if comparison:
         about = "about " if comparison["approximate"] else ""
         console.print(f"Paper (section {comparison['section']}): {about}{comparison['paper_params']:,} parameters, "
@@ -76,6 +68,18 @@ def summary_command(
             "other than .weight/.bias, the total above counts every one",
             style="yellow",
         )
+
+
+def _layer_table(title: str, report) -> Table:
+    """One row per layer: type, output shape, parameters and connections."""
+    table = Table(title=title)
+    for column in ("layer", "type"):
+        table.add_column(column)
+    for column in ("output shape", "parameters", "connections"):
+        table.add_column(column, justify="right")
+    for row in report.rows:
+        table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}", f"{row.connections:,}")
+    return table
 
 
 def _paper_table(model: str, comparison: dict) -> Table:

@@ -1,9 +1,10 @@
-"""``lenet train``: options in, one call to the engine, progress and a summary out."""
+"""``lenet train``: options in, one call to the trainer, progress and a summary out."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -11,11 +12,12 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from ..engine.config import CHOICES, TrainConfig, load_toml
 from ..errors import Interrupted, QualityGateFailed, UsageError
 from ..models import get_model_spec
-from .app import app
+from ..training.config import CHOICES, TrainConfig, load_toml
+from ..training.distributed import is_main_process
 from .console import err, out, print_json
+from .options import DataDirOption, DeviceOption, OfflineOption, given_on_command_line
 from .progress import TrainProgress
 
 _DEFAULT = TrainConfig()  # the CLI shows and uses the config's own defaults
@@ -42,7 +44,7 @@ class StopRequest:
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
-        if os.environ.get("RANK", "0") == "0":  # in a distributed run, rank 0 speaks for all
+        if is_main_process():  # in a distributed run, rank 0 speaks for all
             err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)", style="yellow")
 
     def __call__(self) -> bool:
@@ -53,12 +55,11 @@ def _choices(key: str) -> str:
     return " | ".join(CHOICES[key])
 
 
-@app.command("train")
 def train_command(
     ctx: typer.Context,
     dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.")] = _DEFAULT.dataset,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Look for dataset files here first.")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Never download (also LENET_OFFLINE=1).")] = False,
+    data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
     model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `lenet models`).")] = _DEFAULT.model,
     epochs: Annotated[int, typer.Option(help="Epochs to train.")] = _DEFAULT.epochs,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = _DEFAULT.batch_size,
@@ -74,7 +75,7 @@ def train_command(
     patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without improvement.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
-    device: Annotated[str, typer.Option(help=_choices("device"))] = _DEFAULT.device,
+    device: DeviceOption = _DEFAULT.device,
     amp: Annotated[str, typer.Option(help=f"Mixed precision: {_choices('amp')} (fp16: CUDA only).")] = _DEFAULT.amp,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (worth it on GPUs).")] = False,
     nproc: Annotated[Optional[int], typer.Option(min=1, help="Train with N local processes (torch.distributed; gloo on CPU, NCCL on CUDA).")] = None,
@@ -88,31 +89,13 @@ def train_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train a model, evaluating on the test split after every epoch; writes a run directory."""
-    from typer._click.core import ParameterSource
-
     if nproc is not None and nproc > 1:
         raise typer.Exit(_launch(nproc))
-    from ..engine.trainer import train
+    from ..training.trainer import train
 
-    given = {p.name for p in ctx.command.params
-             if p.name and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE}
-    from_file = load_toml(config) if config else {}
-    values = dict(from_file)
-    params = ctx.params
-    for f in fields(TrainConfig):
-        if f.name in given or f.name not in values:
-            values[f.name] = params[f.name] if f.name in params else f.default
-    if values["data_dir"] is not None:
-        values["data_dir"] = str(values["data_dir"])
-    if not values.get("offline"):
-        values["offline"] = None  # let LENET_OFFLINE decide
-    cfg = TrainConfig(**values)
+    cfg, explicit = _resolve_config(ctx, config)
     if resume is None:
         get_model_spec(cfg.model)  # unknown model: exit 2 before any data is loaded
-    explicit = given | set(from_file)
-
-    from ..engine.distributed import is_main_process
-
     progress = TrainProgress(enabled=not quiet and is_main_process())
     with StopRequest() as stop, progress:
         try:
@@ -126,22 +109,35 @@ def train_command(
             f"(continue with: lenet train --resume {result.last_checkpoint})",
             exit_code=code,
         )
-    if not result.is_main:
-        pass  # rank 0 reports for the group
-    elif as_json:
+    if result.is_main and as_json:  # the other ranks of a distributed run stay quiet; rank 0 reports
         print_json(result.to_dict())
-    else:
+    elif result.is_main:
         _print_summary(result)
     if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
         raise QualityGateFailed(f"Test accuracy {result.test_accuracy:.4f} is below --fail-under {cfg.fail_under}")
 
 
+def _resolve_config(ctx: typer.Context, config_file: Path | None) -> tuple[TrainConfig, set[str]]:
+    """The run's TrainConfig: typed options beat the --config file, which beats the defaults.
+
+    Also returns the names set explicitly (typed or in the file), which a resume checks.
+    """
+    given = given_on_command_line(ctx)
+    from_file = load_toml(config_file) if config_file else {}
+    values = dict(from_file)
+    for f in fields(TrainConfig):
+        if f.name in given or f.name not in values:
+            values[f.name] = ctx.params[f.name] if f.name in ctx.params else f.default
+    if values["data_dir"] is not None:
+        values["data_dir"] = str(values["data_dir"])
+    if not values.get("offline"):
+        values["offline"] = None  # let LENET_OFFLINE decide
+    return TrainConfig(**values), given | set(from_file)
+
+
 def _launch(nproc: int) -> int:
     """Re-run this same command as ``nproc`` ranks (without --nproc); their exit code is ours."""
-    import os
-    import sys
-
-    from ..engine.distributed import launch
+    from ..training.distributed import launch
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise UsageError("--nproc starts its own processes; under torchrun leave it out")
@@ -157,6 +153,7 @@ def _launch(nproc: int) -> int:
 
 
 def _print_summary(result: Any) -> None:
+    """The run's outcome as a table on stdout."""
     table = Table(title=f"Training {result.status}: {result.run_dir}")
     table.add_column("")
     table.add_column("value", justify="right")

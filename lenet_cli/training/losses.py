@@ -10,9 +10,8 @@ import torch.nn.functional as F
 
 from ..errors import UsageError
 
-__all__ = ["LOSSES", "loss_name", "make_criterion"]
+__all__ = ["loss_name", "make_criterion"]
 
-LOSSES = ("auto", "cross-entropy", "eq9", "mse")
 Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import atomic_write_bytes
+from ..checkpoint import atomic_write_bytes
 
 __all__ = ["draw_curves"]
 

@@ -1,41 +1,25 @@
-"""Predicting classes of image files with a checkpoint, an ONNX export, or the bundled weights.
+"""Predictions for image files: the Predictor base class and what it returns.
 
-This module does not import torch: an ONNX model runs on onnxruntime and NumPy
-alone, so ``lenet predict --checkpoint model.onnx`` starts without torch.
+This module does not import torch: a backend supplies ``scores``, and the ONNX
+backend runs on onnxruntime and NumPy alone, so ``lenet predict --checkpoint
+model.onnx`` starts without torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
 from ..data.images import PREPROCESS_MODES, open_image, prepare_mnist, prepare_none, prepare_resize
 from ..data.preprocess import Normalization
-from ..errors import InputNotFound, LenetError, UsageError
+from ..errors import DataFormatError, UsageError
 
-__all__ = ["BUNDLED_WEIGHTS", "Prediction", "Predictor", "TorchPredictor", "load_predictor", "resolve_checkpoint"]
+__all__ = ["Prediction", "Predictor", "Unreadable", "PREDICT_BATCH"]
 
-BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "lenet5-mnist.pt"
-
-
-def resolve_checkpoint(choice: str | None, project: str | Path = "runs/train") -> Path:
-    """None: the bundled weights; ``last``: the newest run's best.pt; else a path."""
-    if choice is None:
-        if not BUNDLED_WEIGHTS.is_file():
-            raise LenetError(f"Bundled weights {BUNDLED_WEIGHTS} are missing; reinstall lenet-cli or pass --checkpoint")
-        return BUNDLED_WEIGHTS
-    if choice == "last":
-        candidates = sorted(Path(project).glob("*/best.pt"), key=lambda p: p.stat().st_mtime)
-        if not candidates:
-            raise InputNotFound(f"No run with a best.pt under {project}; train one with `lenet train` first")
-        return candidates[-1]
-    path = Path(choice)
-    if not path.is_file():
-        raise InputNotFound(f"Checkpoint {path} not found")
-    return path
+PREDICT_BATCH = 256  # images per forward pass when predicting files
 
 
 @dataclass
@@ -49,6 +33,14 @@ class Prediction:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "label": self.label, "class_name": self.class_name,
                 "probability": self.probability, "topk": [[name, p] for name, p in self.topk]}
+
+
+@dataclass
+class Unreadable:
+    """An input that could not be read as an image; the others are still predicted."""
+
+    path: str
+    message: str
 
 
 class Predictor:
@@ -100,30 +92,29 @@ class Predictor:
             results.append(Prediction(path, int(idx[0]), top[0][0], top[0][1], top))
         return results
 
+    def predict_paths(self, paths: Iterable[Path], topk: int = 3, batch: int = PREDICT_BATCH,
+                      on_prepared: Callable[[int, Path, np.ndarray], None] | None = None,
+                      ) -> Iterator[Prediction | Unreadable]:
+        """Predictions for image files in order, ``batch`` at a time; an unreadable file is reported at once.
 
-class TorchPredictor(Predictor):
-    """A lenet checkpoint, run by PyTorch."""
-
-    def __init__(self, checkpoint: Path, preprocess: str | None = None) -> None:
-        from .checkpoint import build_model, load_checkpoint
-
-        data = load_checkpoint(checkpoint)
-        super().__init__(checkpoint, data, preprocess)
-        self.model = build_model(data).eval()
-
-    def scores(self, images: np.ndarray) -> np.ndarray:
-        import torch
-
-        from ..data.preprocess import to_model_input
-
-        with torch.no_grad():
-            return self.model(to_model_input(torch.from_numpy(images), self.norm)).numpy()
-
-
-def load_predictor(path: Path, preprocess: str | None = None) -> Predictor:
-    """ONNX files run on onnxruntime (no torch import); anything else is read as a lenet checkpoint."""
-    if Path(path).suffix.lower() == ".onnx":
-        from .onnx_runtime import OnnxPredictor
-
-        return OnnxPredictor(path, preprocess)
-    return TorchPredictor(path, preprocess)
+        ``on_prepared(index, path, image)`` sees each readable image as the model will (e.g. to save it).
+        """
+        images: list[np.ndarray] = []
+        names: list[str] = []
+        prepared = 0
+        for path in paths:
+            try:
+                image = self.prepare(path)
+            except DataFormatError as exc:
+                yield Unreadable(str(path), str(exc))
+                continue
+            if on_prepared is not None:
+                on_prepared(prepared, path, image)
+            prepared += 1
+            images.append(image)
+            names.append(str(path))
+            if len(images) >= batch:
+                yield from self.predict(np.stack(images), names, topk)
+                images, names = [], []
+        if images:
+            yield from self.predict(np.stack(images), names, topk)

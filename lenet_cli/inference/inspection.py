@@ -11,9 +11,10 @@ import torch
 from torch import nn
 
 from ..data.preprocess import to_model_input
-from ..models import get_model_spec
 from ..errors import UsageError
-from .predict import Prediction, TorchPredictor
+from ..models import get_model_spec
+from .predictor import Prediction
+from .torch_backend import TorchPredictor
 
 __all__ = ["LayerActivation", "Inspection", "inspect_image"]
 

@@ -1,18 +1,19 @@
-"""Run directories (runs/train/exp, exp2, ...) and the files written into them."""
+"""Run directories (runs/train/exp, exp2, ...) and the records written into them."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import platform
 import re
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
+from ..checkpoint import sha256_file, write_json, write_text
 from ..errors import LenetError, UsageError
-from .checkpoint import atomic_write_bytes
 
-__all__ = ["make_run_dir", "write_text", "write_metrics_csv", "write_json", "METRIC_COLUMNS"]
+__all__ = ["make_run_dir", "write_metrics_csv", "write_run_record", "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = (
     "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "seconds", "images_per_s",
@@ -40,17 +41,6 @@ def make_run_dir(project: str | Path, name: str | None) -> Path:
         raise LenetError(f"Cannot create run directory in {project}: {exc.strerror or exc}") from None
 
 
-def write_text(path: Path, text: str) -> None:
-    try:
-        atomic_write_bytes(path, text.encode("utf-8"))
-    except OSError as exc:
-        raise LenetError(f"Could not write {path}: {exc.strerror or exc}") from None
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
 def write_metrics_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     """The whole history, rewritten atomically each epoch (a resumed run keeps earlier rows)."""
     buffer = io.StringIO()
@@ -59,3 +49,29 @@ def write_metrics_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in METRIC_COLUMNS})
     write_text(path, buffer.getvalue())
+
+
+def versions() -> dict[str, str]:
+    """The versions a run depends on, for the record."""
+    import torch
+    import torchvision
+
+    return {"lenet": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__}
+
+
+def write_run_record(run_dir: Path, *, status: str, config: dict[str, Any], world_size: int, dataset: dict[str, Any],
+                     result: dict[str, Any], checkpoints: list[Path | None], history: list[dict[str, Any]]) -> None:
+    """run.json: everything needed to trust and repeat the run."""
+    files = {path.name: sha256_file(path) for path in checkpoints if path is not None and path.exists()}
+    write_json(run_dir / "run.json", {
+        "status": status,
+        "config": config,
+        "seed": config["seed"],
+        "world_size": world_size,
+        "versions": versions(),
+        "dataset": dataset,
+        "result": result,
+        "checkpoint_sha256": files,
+        "history": history,
+    })

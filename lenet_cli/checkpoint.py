@@ -1,26 +1,31 @@
-"""Checkpoints: plain dicts of tensors and Python values, written atomically, read with weights_only.
+"""The ground floor: the one atomic writer, and checkpoints written with it.
 
-A checkpoint rebuilds its model alone (model name and arguments, classes,
-normalisation) and resumes training exactly (optimizer, scheduler and RNG
-states, position in the epoch).
+A checkpoint is a plain dict of tensors and Python values, read back with
+``weights_only=True`` only. It rebuilds its model alone (model name and arguments,
+classes, normalisation) and resumes training exactly (optimizer, scheduler and RNG
+states, position in the epoch). torch is imported only by the functions that need
+it, so writing a text file or a picture never loads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .errors import DataFormatError, InputNotFound, LenetError
 
-from ..errors import DataFormatError, InputNotFound, LenetError
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
-    "FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "temp_file_beside", "sha256_file", "build_model",
+    "FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "write_text", "write_json",
+    "temp_file_beside", "sha256_file", "build_model",
 ]
 
 FORMAT = "lenet-checkpoint"
@@ -58,8 +63,23 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         raise
 
 
+def write_text(path: Path, text: str) -> None:
+    """A UTF-8 text file, written atomically; disk errors become a LenetError."""
+    try:
+        atomic_write_bytes(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise LenetError(f"Could not write {path}: {exc.strerror or exc}") from None
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Indented JSON, written atomically."""
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
 def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> str:
     """Save atomically; returns the file's SHA-256. Disk errors become a LenetError."""
+    import torch
+
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "version": VERSION, **checkpoint}, buffer)
     payload = buffer.getvalue()
@@ -71,6 +91,7 @@ def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -80,6 +101,8 @@ def sha256_file(path: Path) -> str:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a lenet checkpoint with ``weights_only=True``; anything else is refused clearly."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise InputNotFound(f"Checkpoint {path} not found")
@@ -105,9 +128,9 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
-def build_model(checkpoint: dict[str, Any]) -> torch.nn.Module:
+def build_model(checkpoint: dict[str, Any]) -> "torch.nn.Module":
     """The model a checkpoint describes, with its weights loaded."""
-    from ..models import get_model
+    from .models import get_model
 
     model = get_model(checkpoint["model"], **checkpoint["model_args"])
     model.load_state_dict(checkpoint["state_dict"])

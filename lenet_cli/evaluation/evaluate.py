@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..errors import LenetError
 
-__all__ = ["evaluate", "evaluate_sums", "predict_logits", "evaluate_checkpoint", "check_compatible", "CheckpointEvaluation"]
+__all__ = ["evaluate_sums", "predict_logits", "evaluate_checkpoint", "check_compatible", "CheckpointEvaluation", "Mistakes"]
 
 
 @torch.no_grad()
@@ -35,14 +35,6 @@ def evaluate_sums(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     return criterion(logits, y).item() * len(y), int((logits.argmax(1) == y).sum()), len(y)
 
 
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
-             criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
-             batch_size: int = 1000) -> tuple[float, float]:
-    """Mean loss (cross-entropy unless the training loss is given) and top-1 accuracy."""
-    loss_sum, correct, count = evaluate_sums(model, x, y, criterion, batch_size)
-    return (loss_sum / count, correct / count) if count else (float("nan"), float("nan"))
-
-
 @dataclass
 class CheckpointEvaluation:
     """The outcome of ``evaluate_checkpoint``: metrics plus what plots need."""
@@ -54,6 +46,25 @@ class CheckpointEvaluation:
     images: torch.Tensor  # uint8, as loaded
     labels: torch.Tensor
     probabilities: torch.Tensor  # softmax of the logits
+
+    def most_confident_mistakes(self, limit: int = 48) -> "Mistakes":
+        """The wrongly classified images, most confident first (at most ``limit``)."""
+        confidence, predicted = self.probabilities.max(1)
+        wrong = (predicted != self.labels).nonzero().flatten()
+        worst = wrong[confidence[wrong].argsort(descending=True)][:limit]
+        classes = self.report.classes
+        return Mistakes(self.images[worst].numpy(), [classes[i] for i in self.labels[worst].tolist()],
+                        [classes[i] for i in predicted[worst].tolist()], confidence[worst].tolist())
+
+
+@dataclass
+class Mistakes:
+    """Misclassified images with what they were and what the model said, ready to draw."""
+
+    images: Any  # uint8 N x C x H x W NumPy array
+    true: list[str]
+    predicted: list[str]
+    confidence: list[float]
 
 
 def check_compatible(checkpoint: dict[str, Any], spec: Any, where: str) -> None:
@@ -83,7 +94,7 @@ def evaluate_checkpoint(
     """Evaluate a checkpoint on a dataset split (by default the one it was trained on)."""
     from ..data import get_dataset
     from ..data.preprocess import Normalization, to_model_input
-    from .checkpoint import build_model, load_checkpoint
+    from ..checkpoint import build_model, load_checkpoint
     from .metrics import classification_report
 
     checkpoint = load_checkpoint(path)

@@ -1,4 +1,4 @@
-"""Exporting a checkpoint to TorchScript, ONNX or safetensors, verified before it is kept.
+"""Exporting a checkpoint to any registered format, verified before it is kept.
 
 Every export is written to a temp file beside its target, loaded back the way a
 consumer would load it, run on real test images and compared with the PyTorch
@@ -7,33 +7,26 @@ model; only a file that passes is renamed into place.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from .. import __version__
+from ..checkpoint import atomic_write_bytes, build_model, load_checkpoint, sha256_file, temp_file_beside
 from ..data.preprocess import Normalization, to_model_input
 from ..errors import LenetError, UsageError
-from .checkpoint import atomic_write_bytes, build_model, load_checkpoint, sha256_file, temp_file_beside
+from .registry import get_format
 
-__all__ = ["FORMATS", "DEFAULT_OPSET", "ExportResult", "Verification", "export_checkpoint", "export_metadata"]
+__all__ = ["ExportResult", "Verification", "default_output", "export_checkpoint", "export_metadata"]
 
-FORMATS = ("torchscript", "onnx", "safetensors")
-SUFFIXES = {"torchscript": ".torchscript.pt", "onnx": ".onnx", "safetensors": ".safetensors"}
-DEFAULT_OPSET = 18  # the lowest opset torch's ONNX exporter writes natively
 MAX_ABS_DIFF = 1e-4
 # float32 sums carry relative error: RBF penalties (up to ~150) differ by ~1e-4 between
 # runtimes, so large outputs get 2 parts per million of their magnitude instead.
 RELATIVE_DIFF = 2e-6
-ONNX_INSTALL = "pip install 'lenet-cli[onnx]'"
 
 
 @dataclass
@@ -133,95 +126,37 @@ def _compare(reference: torch.Tensor, outputs: np.ndarray, source: str) -> Verif
                         int((outputs.argmax(1) == expected.argmax(1)).sum()), tolerance)
 
 
-def _torchscript(model: torch.nn.Module, x: torch.Tensor, tmp: Path, meta: str) -> Callable[[torch.Tensor], np.ndarray]:
-    with warnings.catch_warnings():  # torch marks TorchScript deprecated; it still loads everywhere
-        warnings.simplefilter("ignore", FutureWarning)
-        traced = torch.jit.trace(model, x[:2])
-        torch.jit.save(traced, str(tmp), _extra_files={"lenet.json": meta})
-        loaded = torch.jit.load(str(tmp), map_location="cpu")
-    return lambda batch: loaded(batch).detach().numpy()
-
-
-def _onnx(model: torch.nn.Module, x: torch.Tensor, tmp: Path, metadata: dict[str, Any], opset: int,
-          dynamic_batch: bool) -> Callable[[torch.Tensor], np.ndarray]:
-    try:
-        import onnx
-        import onnxruntime
-        import onnxscript  # noqa: F401  (torch's exporter needs it)
-    except ImportError as exc:
-        raise LenetError(f"ONNX export needs the onnx extra ({exc.name} is missing): {ONNX_INSTALL}") from None
-    if not DEFAULT_OPSET <= opset <= onnx.defs.onnx_opset_version():
-        raise UsageError(f"--opset must be between {DEFAULT_OPSET} and {onnx.defs.onnx_opset_version()}, not {opset}")
-    example = x[:2] if dynamic_batch else x[:1]
-    shapes = ({0: torch.export.Dim("batch", min=1, max=1 << 16)},) if dynamic_batch else None
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(model, (example,), dynamo=True, opset_version=opset, input_names=["input"],
-                                    output_names=["scores"], dynamic_shapes=shapes, verbose=False)
-    proto = program.model_proto
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
-    onnx.save(proto, str(tmp))
-    session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-
-    def run(batch: torch.Tensor) -> np.ndarray:
-        array = batch.numpy()
-        if dynamic_batch:
-            return session.run(["scores"], {"input": array})[0]
-        return np.concatenate([session.run(["scores"], {"input": array[i : i + 1]})[0] for i in range(len(array))])
-
-    return run
-
-
-def _safetensors(model: torch.nn.Module, checkpoint: dict[str, Any], tmp: Path, meta: str) -> Callable[[torch.Tensor], np.ndarray]:
-    from safetensors.torch import load_file, save_file
-
-    from ..models import get_model
-
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata={"lenet": meta})
-    fresh = get_model(checkpoint["model"], **checkpoint["model_args"])
-    fresh.load_state_dict(load_file(str(tmp)), strict=True)
-    fresh.eval()
-
-    def run(batch: torch.Tensor) -> np.ndarray:
-        with torch.no_grad():
-            return fresh(batch).numpy()
-
-    return run
-
-
 def default_output(checkpoint: Path, fmt: str, bundled: bool = False) -> Path:
     """Beside the checkpoint (``best.pt`` -> ``best.onnx``); in the current directory for the bundled weights."""
     stem = checkpoint.name.removesuffix(".pt")
-    return (Path.cwd() if bundled else checkpoint.parent) / f"{stem}{SUFFIXES[fmt]}"
+    return (Path.cwd() if bundled else checkpoint.parent) / f"{stem}{get_format(fmt).suffix}"
 
 
-def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, opset: int = DEFAULT_OPSET,
-                      dynamic_batch: bool = True, verify_images: int = 256) -> ExportResult:
-    """Export, verify against the PyTorch model, then move into place; nothing is left behind on failure."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, options: dict[str, Any] | None = None,
+                      verify_images: int = 256) -> ExportResult:
+    """Export, verify against the PyTorch model, then move into place; nothing is left behind on failure.
+
+    ``options`` are the format's own (``ExportFormat.options``, e.g. ONNX's opset); unset ones take their defaults.
+    """
+    export_format = get_format(fmt)
+    unknown = sorted(set(options or {}) - set(export_format.options))
+    if unknown:
+        raise UsageError(f"{', '.join(unknown)} do not apply to --format {fmt}")
+    options = {**export_format.options, **(options or {})}
     checkpoint = load_checkpoint(checkpoint_path)
     _check_out_path(out)
     model = build_model(checkpoint).eval()
-    norm = Normalization.from_dict(checkpoint["normalization"])
     metadata = export_metadata(checkpoint, checkpoint_path, model)
-    x, source = _verification_images(checkpoint, norm, max(2, verify_images))
+    x, source = _verification_images(checkpoint, Normalization.from_dict(checkpoint["normalization"]),
+                                     max(2, verify_images))
     with torch.no_grad():
         reference = model(x)
-    meta_json = json.dumps(metadata)
     fd, name = temp_file_beside(out)
     os.close(fd)
     tmp, sidecar = Path(name), None
     try:
-        if fmt == "torchscript":
-            run = _torchscript(model, x, tmp, meta_json)
-        elif fmt == "onnx":
-            run = _onnx(model, x, tmp, metadata, opset, dynamic_batch)
-        else:
-            run = _safetensors(model, checkpoint, tmp, meta_json)
-        verification = _compare(reference, run(x), source)
+        export_format.write(model, x, tmp, metadata, **options)
+        verification = _compare(reference, export_format.load(tmp).run(x.numpy()), source)
         if not verification.passed:
             raise LenetError(
                 f"Export to {fmt} failed verification on {verification.images} images: max |difference| "
@@ -230,12 +165,11 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, opset: int 
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, out)
-        if fmt == "safetensors":  # the same metadata as a file for tools that cannot read the header
-            sidecar = out.with_suffix(".json")
-            atomic_write_bytes(sidecar, (json.dumps({**metadata, "weights": out.name}, indent=2) + "\n").encode())
+        if (extra := export_format.sidecar(out, metadata)) is not None:
+            sidecar = extra[0]
+            atomic_write_bytes(*extra)
     except OSError as exc:
         raise LenetError(f"Cannot write {out}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
-    options = {"opset": opset, "dynamic_batch": dynamic_batch} if fmt == "onnx" else {}
     return ExportResult(fmt, out, out.stat().st_size, sha256_file(out), verification, metadata, sidecar, options)

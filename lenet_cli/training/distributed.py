@@ -19,7 +19,11 @@ __all__ = ["Distributed", "from_environment", "launch", "is_main_process"]
 
 
 def is_main_process() -> bool:
-    """True unless this is a non-zero rank of a distributed run (those stay quiet)."""
+    """True unless this is a non-zero rank of a distributed run (those stay quiet).
+
+    Read from the environment torchrun and ``--nproc`` set, so it answers before the
+    process group exists and without importing torch.
+    """
     return os.environ.get("RANK", "0") == "0"
 
 

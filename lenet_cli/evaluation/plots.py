@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write_bytes
+from ..checkpoint import atomic_write_bytes
 
 __all__ = ["draw_confusion_matrix", "draw_inspection", "draw_mistakes"]
 
@@ -78,65 +78,76 @@ def _shade(values: np.ndarray) -> np.ndarray:
     return (255 - 255 * scaled).astype(np.uint8)
 
 
-def draw_inspection(inspection, path: Path) -> None:
-    """One picture of a forward pass: the input, every layer's maps or units, the class scores.
+_MARGIN, _LABEL_W, _GAP, _PER_ROW, _BAR_H = 10, 150, 4, 16, 14
 
-    ``inspection`` is an ``engine.inspection.Inspection``. Each layer is shaded over
-    its own range, so a layer's maps can be compared with each other.
-    """
-    from PIL import Image, ImageDraw
 
-    margin, label_w, gap, per_row = 10, 150, 4, 16
-    rows: list[tuple[str, list[Image.Image]]] = []
+def _tiles(values: np.ndarray, side: int = 56) -> list:
+    """A layer's maps as square tiles about ``side`` pixels wide, or its units as strips of 120 cells."""
+    from PIL import Image
 
-    def tiles_for(values: np.ndarray, side: int = 56) -> list[Image.Image]:
-        if values.ndim == 3 and values.shape[1] * values.shape[2] > 1:
-            shaded = _shade(values)
-            scale = max(1, round(side / values.shape[1]))
-            return [Image.fromarray(m).resize((m.shape[1] * scale, m.shape[0] * scale), Image.NEAREST)
-                    for m in shaded]
-        flat = _shade(values.reshape(-1))  # units: one strip of cells, 120 to a line
-        strips = [flat[i : i + 120] for i in range(0, len(flat), 120)]
-        return [Image.fromarray(np.repeat(s[None], 16, 0)).resize((len(s) * 6, 16), Image.NEAREST) for s in strips]
+    if values.ndim == 3 and values.shape[1] * values.shape[2] > 1:
+        scale = max(1, round(side / values.shape[1]))
+        return [Image.fromarray(m).resize((m.shape[1] * scale, m.shape[0] * scale), Image.NEAREST)
+                for m in _shade(values)]
+    flat = _shade(values.reshape(-1))
+    strips = [flat[i : i + 120] for i in range(0, len(flat), 120)]
+    return [Image.fromarray(np.repeat(s[None], 16, 0)).resize((len(s) * 6, 16), Image.NEAREST) for s in strips]
 
-    rows.append(("input", tiles_for(inspection.model_input, side=96)))
-    for layer in inspection.layers:
-        rows.append((f"{layer.label} {tuple(layer.values.shape)}", tiles_for(layer.values)))
 
-    def row_size(tiles: list[Image.Image]) -> tuple[int, int]:
-        lines = [tiles[i : i + per_row] for i in range(0, len(tiles), per_row)]
-        width = max(sum(t.width + gap for t in line) for line in lines)
-        return width, sum(max(t.height for t in line) + gap for line in lines)
+def _row_size(tiles: list) -> tuple[int, int]:
+    """Width and height of a row of tiles wrapped at ``_PER_ROW`` to a line."""
+    lines = [tiles[i : i + _PER_ROW] for i in range(0, len(tiles), _PER_ROW)]
+    width = max(sum(t.width + _GAP for t in line) for line in lines)
+    return width, sum(max(t.height for t in line) + _GAP for line in lines)
 
-    n = len(inspection.classes)
-    bar_h = 14
-    sizes = [row_size(tiles) for _, tiles in rows]
-    width = max(640, label_w + max(w for w, _ in sizes) + 2 * margin)
-    height = 36 + sum(h + 10 for _, h in sizes) + 24 + n * (bar_h + 2) + margin
-    sheet = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(sheet)
-    p = inspection.prediction
-    draw.text((margin, margin), f"{inspection.model}: {Path(inspection.path).name} -> {p.class_name} "
-              f"({p.probability:.1%})", fill="black")
-    y = 36
-    for (label, tiles), (_, h) in zip(rows, sizes):
-        draw.text((margin, y), label, fill="black")
-        x, line_h = label_w, 0
-        for k, tile in enumerate(tiles):
-            if k and k % per_row == 0:
-                x, y, line_h = label_w, y + line_h + gap, 0
-            sheet.paste(tile.convert("RGB"), (x, y))
-            x, line_h = x + tile.width + gap, max(line_h, tile.height)
-        y += line_h + gap + 10
-    draw.text((margin, y), "output (softmax of the scores)", fill="black")
+
+def _paste_row(sheet, draw, label: str, tiles: list, y: int) -> int:
+    """One labelled row of tiles at height ``y``; returns the height below it."""
+    draw.text((_MARGIN, y), label, fill="black")
+    x, line_h = _LABEL_W, 0
+    for k, tile in enumerate(tiles):
+        if k and k % _PER_ROW == 0:
+            x, y, line_h = _LABEL_W, y + line_h + _GAP, 0
+        sheet.paste(tile.convert("RGB"), (x, y))
+        x, line_h = x + tile.width + _GAP, max(line_h, tile.height)
+    return y + line_h + _GAP + 10
+
+
+def _draw_output_bars(draw, inspection, y: int) -> None:
+    """A bar per class for the softmax of the scores; the predicted class in red."""
+    draw.text((_MARGIN, y), "output (softmax of the scores)", fill="black")
     y += 20
     scores = np.asarray(inspection.scores, dtype=np.float64)
     probabilities = np.exp(scores - scores.max())
     probabilities /= probabilities.sum()
     for i, name in enumerate(inspection.classes):
-        colour = (200, 40, 40) if i == p.label else (90, 90, 200)
-        draw.text((margin, y), name[:20], fill="black")
-        draw.rectangle([label_w, y + 1, label_w + int(300 * probabilities[i]), y + bar_h - 2], fill=colour)
-        draw.text((label_w + 306, y), f"{probabilities[i]:.3f}  score {scores[i]:.3g}", fill="black")
-        y += bar_h + 2
+        colour = (200, 40, 40) if i == inspection.prediction.label else (90, 90, 200)
+        draw.text((_MARGIN, y), name[:20], fill="black")
+        draw.rectangle([_LABEL_W, y + 1, _LABEL_W + int(300 * probabilities[i]), y + _BAR_H - 2], fill=colour)
+        draw.text((_LABEL_W + 306, y), f"{probabilities[i]:.3f}  score {scores[i]:.3g}", fill="black")
+        y += _BAR_H + 2
+
+
+def draw_inspection(inspection, path: Path) -> None:
+    """One picture of a forward pass: the input, every layer's maps or units, the class scores.
+
+    ``inspection`` is an ``inference.inspection.Inspection``. Each layer is shaded over
+    its own range, so a layer's maps can be compared with each other.
+    """
+    from PIL import Image, ImageDraw
+
+    rows = [("input", _tiles(inspection.model_input, side=96))]
+    rows += [(f"{layer.label} {tuple(layer.values.shape)}", _tiles(layer.values)) for layer in inspection.layers]
+    sizes = [_row_size(tiles) for _, tiles in rows]
+    width = max(640, _LABEL_W + max(w for w, _ in sizes) + 2 * _MARGIN)
+    height = 36 + sum(h + 10 for _, h in sizes) + 24 + len(inspection.classes) * (_BAR_H + 2) + _MARGIN
+    sheet = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(sheet)
+    p = inspection.prediction
+    draw.text((_MARGIN, _MARGIN), f"{inspection.model}: {Path(inspection.path).name} -> {p.class_name} "
+              f"({p.probability:.1%})", fill="black")
+    y = 36
+    for label, tiles in rows:
+        y = _paste_row(sheet, draw, label, tiles, y)
+    _draw_output_bars(draw, inspection, y)
     _save(sheet, path)

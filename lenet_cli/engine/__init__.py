@@ -1,1 +1,0 @@
-"""Training, evaluation, checkpoints and run directories. Never prints; reports through callbacks."""

@@ -1,0 +1,86 @@
+"""The registry of export formats: each is declared once, and everything else reads it.
+
+``lenet export --format`` choices and help, the docs table, the default output
+name and predict's dispatch by file name all come from here. A format is a class
+with a ``write`` (model to file) and a ``load`` (file back to a runnable model plus
+its metadata), registered with ``@register_format``. Nothing here imports torch:
+a format imports what it needs inside ``write`` and ``load``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+__all__ = ["ExportFormat", "Loaded", "register_format", "get_format", "list_formats", "format_for_path"]
+
+_FORMATS: dict[str, "ExportFormat"] = {}
+
+
+@dataclass
+class Loaded:
+    """An export read back: ``run`` maps float32 model input (N x C x S x S) to scores; ``metadata`` is lenet's."""
+
+    run: Callable[["np.ndarray"], "np.ndarray"]
+    metadata: dict[str, Any]
+
+
+class ExportFormat:
+    """One export format. Subclasses set the class attributes and implement ``write`` and ``load``."""
+
+    name: ClassVar[str]
+    suffix: ClassVar[str]  # the file name ending, e.g. ".onnx"
+    description: ClassVar[str]  # one line for tables and help
+    consumers: ClassVar[str]  # who reads the file, for the docs
+    options: ClassVar[dict[str, Any]] = {}  # the format's own keyword options of ``write`` and their defaults
+
+    def write(self, model: "torch.nn.Module", example: "torch.Tensor", path: Path, metadata: dict[str, Any],
+              **options: Any) -> None:
+        """Write ``model`` to ``path`` with ``metadata`` embedded; ``example`` is a batch of real input."""
+        raise NotImplementedError
+
+    def load(self, path: Path) -> Loaded:
+        """Read a file this format wrote, the way a consumer would."""
+        raise NotImplementedError
+
+    def sidecar(self, path: Path, metadata: dict[str, Any]) -> tuple[Path, bytes] | None:
+        """A second file written beside the export once it is verified (name and content), if any."""
+        return None
+
+
+F = TypeVar("F", bound=type)
+
+
+def register_format(cls: F) -> F:
+    """Class decorator: add a format to the registry under its ``name``; a duplicate name raises."""
+    if cls.name in _FORMATS:
+        raise ValueError(f"Export format {cls.name!r} is already registered")
+    _FORMATS[cls.name] = cls()
+    return cls
+
+
+def list_formats() -> list[str]:
+    """Registered format names, in registration order."""
+    return list(_FORMATS)
+
+
+def get_format(name: str) -> ExportFormat:
+    """The format called ``name``; an unknown name is a usage error that lists the valid ones."""
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        raise UsageError(f"--format must be one of {', '.join(_FORMATS)}, not {name!r}") from None
+
+
+def format_for_path(path: str | Path) -> ExportFormat | None:
+    """The format whose suffix ``path`` ends with (the longest match), or None for anything else."""
+    name = Path(path).name.lower()
+    matches = [fmt for fmt in _FORMATS.values() if name.endswith(fmt.suffix)]
+    return max(matches, key=lambda fmt: len(fmt.suffix), default=None)

@@ -1,0 +1,80 @@
+"""The recipe's parts: device, optimizer, schedule, normalisation, batches per epoch, epoch order."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+from ..data.preprocess import Normalization
+from ..errors import LenetError
+from .config import TrainConfig
+
+__all__ = [
+    "resolve_device", "epoch_permutation", "make_optimizer", "make_scheduler", "replan_scheduler", "normalization",
+    "steps_per_epoch",
+]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an explicit device must exist."""
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise LenetError("--device cuda requested but CUDA is not available; use --device cpu")
+    if name == "mps" and not has_mps:
+        raise LenetError("--device mps requested but MPS is not available; use --device cpu")
+    return torch.device(name)
+
+
+def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The order of epoch ``epoch``: a pure function of (seed, epoch), so a resume can rebuild it."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def steps_per_epoch(n: int, batch_size: int, world_size: int = 1) -> int:
+    """Batches per epoch; with several processes, a last batch too small to give every rank an image is dropped."""
+    full, rest = divmod(n, batch_size)
+    return full + (1 if rest >= world_size else 0)
+
+
+def make_optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The optimizer ``config.optimizer`` names, with its learning rate and weight decay."""
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int) -> Any:
+    """Schedules step once per batch; ``none`` is a constant schedule so the loop stays uniform."""
+    sched = torch.optim.lr_scheduler
+    if config.scheduler == "onecycle":
+        return sched.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
+    if config.scheduler == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if config.scheduler == "step":  # x0.1 at 50 % and 75 % of training
+        return sched.MultiStepLR(optimizer, milestones=[total_steps // 2, total_steps * 3 // 4], gamma=0.1)
+    return sched.LambdaLR(optimizer, lambda _: 1.0)
+
+
+def replan_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int, done: int) -> Any:
+    """A schedule for a run whose length changed on resume, advanced to step ``done``."""
+    scheduler = make_scheduler(config, optimizer, total_steps)
+    with warnings.catch_warnings():  # stepping a schedule without optimizer steps is the point here
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(done):
+            scheduler.step()
+    return scheduler
+
+
+def normalization(model_spec: Any, data_spec: Any, input_size: int) -> Normalization:
+    """The model's own input range when it has one (the paper's -0.1 / 1.175), else the dataset's statistics."""
+    if model_spec.input_range is not None:
+        return Normalization.from_range(*model_spec.input_range, input_size, data_spec.channels,
+                                        model_spec.content_scale)
+    return Normalization(data_spec.mean, data_spec.std, input_size, data_spec.channels, model_spec.content_scale)
