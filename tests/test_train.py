@@ -40,12 +40,13 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 
 def test_run_directory_records_everything(runner, data: str, tmp_path: Path) -> None:
-    result = runner.invoke(app, _args(data, tmp_path / "runs", "--epochs", "2", "--seed", "3", "--json"))
+    result = runner.invoke(app, _args(data, tmp_path / "runs", "--epochs", "2", "--seed", "3", "--batch-size", "16",
+                                      "--json"))
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     run_dir = Path(summary["run_dir"])
     assert run_dir == tmp_path / "runs" / "exp"
-    assert summary["epochs"] == 2 and 0.0 <= summary["test_accuracy"] <= 1.0
+    assert summary["epochs"] == 2 and summary["test_accuracy"] >= 0.8  # the bars are learnt (chance is 0.1)
     for key in ("test_loss", "best_checkpoint", "last_checkpoint", "seconds"):
         assert key in summary
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))

@@ -63,7 +63,14 @@ def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_
 
 
 def replan_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int, done: int) -> Any:
-    """A schedule for a run whose length changed on resume, advanced to step ``done``."""
+    """A schedule for a run whose length changed on resume, advanced to step ``done``.
+
+    The replay starts from the schedule's first learning rate: cosine and step schedules
+    compute each step's rate from the previous one, so starting from the saved (already
+    decayed) rate would decay it twice, or leave a finished cosine at zero for good.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = group.get("initial_lr", config.lr)
     scheduler = make_scheduler(config, optimizer, total_steps)
     with warnings.catch_warnings():  # stepping a schedule without optimizer steps is the point here
         warnings.simplefilter("ignore", UserWarning)

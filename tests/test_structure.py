@@ -1,0 +1,127 @@
+"""The shape of the package: no import cycles, small folders, short functions."""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = REPO / "lenet_cli"
+MAX_MODULES_PER_FOLDER = 12
+MAX_FUNCTION_LINES = 60
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    return isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
+def _top_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Imports that run when the module is imported: module level, inside if/try, not under TYPE_CHECKING."""
+    found, pending = [], list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, ast.If) and not _is_type_checking(node):
+            pending += node.body + node.orelse
+        elif isinstance(node, ast.Try):
+            pending += node.body + node.orelse + node.finalbody + [n for h in node.handlers for n in h.body]
+    return found
+
+
+def _targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
+    """The lenet_cli modules an import statement loads."""
+    is_package = MODULES[module].name == "__init__.py"
+    if isinstance(node, ast.Import):
+        names = {alias.name for alias in node.names}
+    else:
+        base = module.split(".")
+        if node.level:
+            base = base[: len(base) - node.level + (1 if is_package else 0)]
+            base = base + node.module.split(".") if node.module else base
+        else:
+            base = node.module.split(".")
+        prefix = ".".join(base)
+        names = {prefix} | {f"{prefix}.{alias.name}" for alias in node.names}
+    loaded = set()
+    for name in names:
+        parts = name.split(".")
+        # importing a.b.c also runs a/__init__ and a/b/__init__; a module's own ancestors are already running
+        loaded |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    own_ancestors = {".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 1)}
+    return {name for name in loaded if name in MODULES and name not in own_ancestors and name != module}
+
+
+def _graph() -> dict[str, set[str]]:
+    graph = {}
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        graph[module] = set().union(*(_targets(module, node) for node in _top_level_imports(tree)))
+    return graph
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_import_graph_sees_real_edges() -> None:
+    graph = _graph()
+    assert {"lenet_cli.training.config", "lenet_cli.cli.options"} <= graph["lenet_cli.cli.train"]
+    assert "lenet_cli.export" in graph["lenet_cli.inference.loading"]  # the package __init__ runs too
+    assert "lenet_cli.cli.train" in graph["lenet_cli.cli.app"]  # the app registers the commands...
+    assert {m for m, targets in graph.items() if "lenet_cli.cli.app" in targets} == {"lenet_cli.__main__"}  # ...not they it
+
+
+def test_no_import_cycle_inside_the_package() -> None:
+    assert _find_cycle(_graph()) is None, " -> ".join(_find_cycle(_graph()) or [])
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_no_folder_holds_more_than_12_modules() -> None:
+    counts = Counter(path.parent.relative_to(REPO).as_posix() for path in PACKAGE.rglob("*.py"))
+    crowded = {folder: n for folder, n in counts.items() if n > MAX_MODULES_PER_FOLDER}
+    assert not crowded, crowded
+
+
+def test_no_function_body_is_longer_than_60_lines() -> None:
+    """Counted from the first statement of the body (docstring included), so a command's long list of
+    declared options does not count; a long function is a list of phases waiting for names."""
+    long = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.body[0].lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, long

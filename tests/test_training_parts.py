@@ -1,0 +1,118 @@
+"""The training phases' parts, tested directly: state round-trip, schedule re-planning, steps per epoch."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import write_mnist_files
+from lenet_cli.checkpoint import load_checkpoint
+from lenet_cli.training import recipe, trainer
+from lenet_cli.training.config import TrainConfig
+from lenet_cli.training.state import Best, EpochSums, TrainState, augment_generator
+
+
+def _state() -> TrainState:
+    state = TrainState(augment_generator(5, rank=1))
+    torch.rand(7, generator=state.augment_rng)  # the stream has moved on
+    state.sums.add(0.5, 3, 4)
+    state.sums.add(0.25, 2, 4)
+    state.sums.seconds = 1.5
+    state.step = 2
+    return state
+
+
+def test_epoch_sums_add_up_per_image() -> None:
+    sums = _state().sums
+    assert (sums.loss, sums.correct, sums.seen) == (3.0, 5, 8)  # 0.5 * 4 + 0.25 * 4
+    assert EpochSums.from_list(sums.to_list()) == sums
+
+
+def test_state_round_trips_through_a_snapshot() -> None:
+    state = _state()
+    state.end_epoch({"epoch": 1, "test_acc": 0.5})
+    assert state.improve(0.7, 0.5) and state.best == Best(0.7, 1, 0.5)
+    state.sums.add(1.0, 1, 2)
+    state.step = 3
+    other_rank = augment_generator(5, rank=0).get_state()
+    saved = state.snapshot(steps_per_epoch=10, rng_states=[other_rank, state.augment_rng.get_state()], world_size=2)
+    assert saved["position"] == {"epoch": 1, "step": 3, "global_step": 13, "sums": [2.0, 1, 2, 0.0]}
+    restored = TrainState.restore(saved, rank=1)
+    assert (restored.epoch, restored.step, restored.sums, restored.best) == (1, 3, state.sums, state.best)
+    assert restored.history == state.history and restored.history is not state.history
+    # the restored RNG continues exactly where the saved one was
+    assert torch.equal(torch.rand(5, generator=restored.augment_rng), torch.rand(5, generator=state.augment_rng))
+    assert not torch.equal(TrainState.restore(saved, rank=0).augment_rng.get_state(), restored.augment_rng.get_state())
+
+
+def test_best_and_patience_bookkeeping() -> None:
+    state = TrainState(augment_generator(0))
+    for epoch, metric in enumerate([0.5, 0.6, 0.55, float("nan")], start=1):
+        state.end_epoch({"epoch": epoch})
+        state.improve(metric, metric)
+    assert state.best.epoch == 2 and state.epochs_since_best == 2  # NaN never counts as an improvement
+    assert state.epoch == 4 and state.step == 0 and state.sums == EpochSums()
+
+
+@pytest.mark.parametrize("n, batch, world, steps", [
+    (96, 32, 1, 3),  # whole batches
+    (97, 32, 1, 4),  # a last batch of one image still runs alone
+    (97, 32, 2, 3),  # ... but not with two ranks: one image cannot be split between them
+    (98, 32, 2, 4),
+    (10, 128, 1, 1),
+])
+def test_steps_per_epoch_rule(n: int, batch: int, world: int, steps: int) -> None:
+    assert recipe.steps_per_epoch(n, batch, world) == steps
+
+
+def test_epoch_order_is_a_pure_function_of_seed_and_epoch() -> None:
+    first = recipe.epoch_permutation(3, 0, 50)
+    assert torch.equal(first, recipe.epoch_permutation(3, 0, 50))
+    assert sorted(first.tolist()) == list(range(50))
+    assert not torch.equal(first, recipe.epoch_permutation(3, 1, 50))
+    assert not torch.equal(first, recipe.epoch_permutation(4, 0, 50))
+
+
+def _lr(config: TrainConfig, total: int, done: int) -> float:
+    optimizer = recipe.make_optimizer(config, torch.nn.Linear(2, 2))
+    recipe.replan_scheduler(config, optimizer, total, done)
+    return optimizer.param_groups[0]["lr"]
+
+
+def test_replanned_schedule_continues_at_its_position() -> None:
+    cosine = TrainConfig(scheduler="cosine", lr=0.1)
+    assert _lr(cosine, 100, 0) == pytest.approx(0.1)
+    assert _lr(cosine, 100, 50) == pytest.approx(0.05)  # half way down a cosine
+    assert _lr(cosine, 200, 50) == pytest.approx(0.1 * (1 + math.cos(math.pi / 4)) / 2)  # a longer run: higher lr
+    onecycle = TrainConfig(scheduler="onecycle", lr=0.1)
+    assert _lr(onecycle, 100, 30) == pytest.approx(0.1, rel=1e-3)  # one-cycle peaks at 30 % of the run
+    assert _lr(onecycle, 200, 30) < 0.1  # re-planned for twice the steps, still warming up
+    step = TrainConfig(scheduler="step", lr=0.1)
+    assert _lr(step, 100, 49) == pytest.approx(0.1) and _lr(step, 100, 50) == pytest.approx(0.01)
+
+
+def test_resume_with_more_epochs_follows_the_replanned_schedule(tmp_path: Path) -> None:
+    data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=16)}"
+    config = TrainConfig(dataset=data, project=str(tmp_path), name="run", epochs=1, batch_size=16, seed=1,
+                         scheduler="cosine", threads=1)
+    first = trainer.train(config)
+    assert first.history[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # a 4-step cosine ends at zero
+    resumed = trainer.train(TrainConfig(epochs=4), resume=first.last_checkpoint, explicit={"epochs"})
+    lrs = [row["lr"] for row in resumed.history[1:]]
+    # re-planned as a 16-step cosine, continued from step 4: the lr rises again, halves at step 8, ends at zero
+    expected = [0.01 * (1 + math.cos(math.pi * step / 16)) / 2 for step in (8, 12, 16)]
+    assert lrs == pytest.approx(expected, abs=1e-12)
+    assert load_checkpoint(resumed.last_checkpoint)["position"]["global_step"] == 16
+
+
+def test_train_restores_the_global_torch_settings(tmp_path: Path) -> None:
+    data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=32, n_test=16)}"
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    wanted = 1 if threads != 1 else 2
+    trainer.train(TrainConfig(dataset=data, project=str(tmp_path), epochs=1, seed=0, threads=wanted,
+                              deterministic=not deterministic))
+    assert torch.get_num_threads() == threads
+    assert torch.are_deterministic_algorithms_enabled() == deterministic
