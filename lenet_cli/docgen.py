@@ -178,6 +178,18 @@ def dataset_table() -> str:
     return "\n".join(rows)
 
 
+def export_format_table() -> str:
+    """The export registry as a table: file name, contents, who loads it, what it needs."""
+    from .export import get_format, list_formats
+
+    rows = ["| format | file | contents | loads with | needs |", "|---|---|---|---|---|"]
+    for name in list_formats():
+        fmt = get_format(name)
+        rows.append(f"| `{name}` | `best{fmt.suffix}` | {_cell(fmt.description)} | {_cell(fmt.consumers)}; "
+                    f"`lenet predict --checkpoint best{fmt.suffix}` | {_cell(fmt.needs)} |")
+    return "\n".join(rows)
+
+
 def exit_code_table() -> str:
     """``errors.EXIT_CODES`` as a table."""
     from .errors import EXIT_CODES
@@ -198,6 +210,7 @@ def sections(docs_dir: Path) -> dict[str, Callable[[], str]]:
         "model-zoo": lambda: model_zoo(load_results(results)),
         "results": lambda: all_results(load_results(results)),
         "datasets": dataset_table,
+        "export-formats": export_format_table,
         "exit-codes": exit_code_table,
     }
 

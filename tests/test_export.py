@@ -15,6 +15,7 @@ from PIL import Image
 from conftest import invoke_in_fresh_process, write_mnist_files
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
+from lenet_cli.export import get_format, list_formats
 from lenet_cli.export.registry import Loaded
 from lenet_cli.export.safetensors_format import Safetensors
 from lenet_cli.inference.loading import BUNDLED_WEIGHTS
@@ -116,6 +117,22 @@ def test_classic_model_round_trips_through_onnx(runner, tmp_path: Path, digit_fi
     assert max(abs(a["probability"] - b["probability"]) for a, b in zip(torch_rows, onnx_rows)) < 1e-4
 
 
+@pytest.mark.parametrize("fmt", list_formats())
+def test_predict_runs_every_export_format_like_the_checkpoint(runner, tmp_path: Path, digit_files, fmt: str) -> None:
+    out = tmp_path / f"lenet5{get_format(fmt).suffix}"
+    code, _, stderr = _export(runner, "-f", fmt, "-o", str(out))
+    assert code == 0, stderr
+    paths, labels = digit_files
+    rows = {}
+    for name, checkpoint in (("pt", BUNDLED_WEIGHTS), (fmt, out)):
+        result = runner.invoke(app, ["predict", *map(str, paths), "-c", str(checkpoint), "--json"])
+        assert result.exit_code == 0, result.output
+        rows[name] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["label"] for r in rows[fmt]] == [r["label"] for r in rows["pt"]]
+    assert sum(r["label"] == int(y) for r, y in zip(rows[fmt], labels)) >= 11  # the bundled model reads them
+    assert max(abs(a["probability"] - b["probability"]) for a, b in zip(rows[fmt], rows["pt"])) < 1e-4
+
+
 def test_onnx_predict_does_not_import_torch(runner, tmp_path: Path, digit_files) -> None:
     out = tmp_path / "m.onnx"
     assert _export(runner, "-f", "onnx", "-o", str(out), "--verify-images", "8")[0] == 0
@@ -191,3 +208,18 @@ def test_onnx_files_not_from_lenet_are_refused(runner, tmp_path: Path, digit_fil
     assert result.exit_code == 65 and "not a readable ONNX model" in result.stderr
     result = runner.invoke(app, ["inspect", image, "-c", str(tmp_path / "other.onnx")])
     assert result.exit_code == 2
+
+
+def test_torchscript_and_safetensors_files_not_from_lenet_are_refused(runner, tmp_path: Path, digit_files) -> None:
+    from safetensors.torch import save_file
+
+    save_file({"weight": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(tmp_path / "other.torchscript.pt"))
+    image = str(digit_files[0][0])
+    for name in ("other.safetensors", "other.torchscript.pt"):
+        result = runner.invoke(app, ["predict", image, "-c", str(tmp_path / name)])
+        assert result.exit_code == 1 and "not one written by `lenet export`" in result.stderr, result.output
+        garbage = tmp_path / f"garbage-{name}"
+        garbage.write_bytes(b"\x00garbage")
+        result = runner.invoke(app, ["predict", image, "-c", str(garbage)])
+        assert result.exit_code == 65 and "not a readable" in result.stderr and "Traceback" not in result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from dataclasses import fields
@@ -137,9 +136,9 @@ def _resolve_config(ctx: typer.Context, config_file: Path | None) -> tuple[Train
 
 def _launch(nproc: int) -> int:
     """Re-run this same command as ``nproc`` ranks (without --nproc); their exit code is ours."""
-    from ..training.distributed import launch
+    from ..training.distributed import launch, launched_as_rank
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if launched_as_rank():
         raise UsageError("--nproc starts its own processes; under torchrun leave it out")
     argv, skip = [], False
     for arg in sys.argv[1:]:

@@ -23,7 +23,8 @@ class Onnx(ExportFormat):
     name = "onnx"
     suffix = ".onnx"
     description = "graph for onnxruntime; metadata in metadata_props"
-    consumers = "onnxruntime (Python, C++, C#, Java, JavaScript), `lenet predict` without torch"
+    consumers = "onnxruntime, OpenCV DNN, any ONNX runtime (`lenet predict` runs it without torch)"
+    needs = "`pip install 'lenet-cli[onnx]'` (onnx, onnxruntime, onnxscript)"
     options = {"opset": DEFAULT_OPSET, "dynamic_batch": True}
 
     def write(self, model: Any, example: Any, path: Path, metadata: dict[str, Any], *,

@@ -39,6 +39,7 @@ class ExportFormat:
     suffix: ClassVar[str]  # the file name ending, e.g. ".onnx"
     description: ClassVar[str]  # one line for tables and help
     consumers: ClassVar[str]  # who reads the file, for the docs
+    needs: ClassVar[str]  # what must be installed to write and read it
     options: ClassVar[dict[str, Any]] = {}  # the format's own keyword options of ``write`` and their defaults
 
     def write(self, model: "torch.nn.Module", example: "torch.Tensor", path: Path, metadata: dict[str, Any],

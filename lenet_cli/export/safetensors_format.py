@@ -16,8 +16,9 @@ __all__ = ["Safetensors"]
 class Safetensors(ExportFormat):
     name = "safetensors"
     suffix = ".safetensors"
-    description = "weights only, metadata in the header and a JSON sidecar"
-    consumers = "`safetensors.torch.load_file` into the model `lenet` builds, or any framework"
+    description = "weights only; metadata in the header and in a JSON sidecar (`best.json`)"
+    consumers = "`safetensors.torch.load_file` into `lenet_cli.get_model(...)`, or any framework"
+    needs = "safetensors (installed with lenet)"
 
     def write(self, model: Any, example: Any, path: Path, metadata: dict[str, Any], **options: Any) -> None:
         from safetensors.torch import save_file

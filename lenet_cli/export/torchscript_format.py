@@ -20,7 +20,8 @@ class TorchScript(ExportFormat):
     name = "torchscript"
     suffix = ".torchscript.pt"
     description = "traced graph with the metadata as an extra file"
-    consumers = "`torch.jit.load` in Python, LibTorch in C++"
+    consumers = "`torch.jit.load` (C++ `torch::jit::load`)"
+    needs = "torch"
 
     def write(self, model: Any, example: Any, path: Path, metadata: dict[str, Any], **options: Any) -> None:
         import torch

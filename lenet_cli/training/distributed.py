@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Distributed", "from_environment", "launch", "is_main_process"]
+__all__ = ["Distributed", "from_environment", "launch", "is_main_process", "launched_as_rank"]
 
 
 def is_main_process() -> bool:
@@ -25,6 +25,11 @@ def is_main_process() -> bool:
     process group exists and without importing torch.
     """
     return os.environ.get("RANK", "0") == "0"
+
+
+def launched_as_rank() -> bool:
+    """True in a process that torchrun or ``--nproc`` started as one rank of several."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 @dataclass
@@ -107,9 +112,9 @@ class Distributed:
 
 def from_environment(device_type: str) -> Distributed:
     """Join the process group torchrun (or ``--nproc``) described; gloo on CPU, NCCL on CUDA."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
+    if not launched_as_rank():
         return Distributed()
+    world_size = int(os.environ["WORLD_SIZE"])
     import torch
     import torch.distributed as dist
 
