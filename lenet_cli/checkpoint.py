@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import pickle
 import tempfile
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "write_text", "write_json",
+    "FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "write_text", "write_json", "json_text",
     "temp_file_beside", "sha256_file", "build_model",
 ]
 
@@ -71,9 +72,24 @@ def write_text(path: Path, text: str) -> None:
         raise LenetError(f"Could not write {path}: {exc.strerror or exc}") from None
 
 
+def json_text(data: Any, indent: int | None = None) -> str:
+    """Strict JSON: NaN and infinities become null (they are not JSON); other objects become strings."""
+    return json.dumps(_finite(data), indent=indent, default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Indented JSON, written atomically."""
-    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+    """Indented strict JSON, written atomically."""
+    write_text(path, json_text(data, indent=2) + "\n")
 
 
 def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> str:

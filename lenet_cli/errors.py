@@ -7,6 +7,8 @@ with ``exit_code``. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "LenetError",
     "UsageError",
@@ -16,6 +18,11 @@ __all__ = [
     "InputNotFound",
     "DataUnavailable",
     "Interrupted",
+    "CannotCreateOutput",
+    "IOFailure",
+    "PermissionDenied",
+    "InternalError",
+    "from_os_error",
     "EXIT_CODES",
 ]
 
@@ -70,6 +77,47 @@ class Interrupted(LenetError):
         self.exit_code = exit_code
 
 
+class CannotCreateOutput(LenetError):
+    """An output path cannot be created: a name too long, a file where a directory must be (exit 73)."""
+
+    exit_code = 73
+
+
+class IOFailure(LenetError):
+    """Reading or writing failed: a full disk, a device error (exit 74)."""
+
+    exit_code = 74
+
+
+class PermissionDenied(LenetError):
+    """The operating system refused access to a file or directory (exit 77)."""
+
+    exit_code = 77
+
+
+class InternalError(LenetError):
+    """A bug: an exception nobody expected; the traceback goes to a crash file (exit 70)."""
+
+    exit_code = 70
+
+
+_ERRNO_CLASSES: dict[int, type[LenetError]] = {
+    errno.ENOENT: InputNotFound,
+    errno.EACCES: PermissionDenied, errno.EPERM: PermissionDenied, errno.EROFS: PermissionDenied,
+    errno.ENAMETOOLONG: CannotCreateOutput, errno.ENOTDIR: CannotCreateOutput, errno.EISDIR: CannotCreateOutput,
+    errno.EEXIST: CannotCreateOutput,
+}
+
+
+def from_os_error(exc: OSError, action: str = "") -> LenetError:
+    """The LenetError for an operating-system error, by errno (anything unlisted is an I/O failure, 74).
+
+    ``action`` says what was being done, e.g. "Could not write runs/exp/last.pt".
+    """
+    where = action or (f"{exc.filename}" if exc.filename else "I/O error")
+    return _ERRNO_CLASSES.get(exc.errno or 0, IOFailure)(f"{where}: {exc.strerror or exc}")
+
+
 # The documented contract; docs/exit-codes.md and the tests are checked against it.
 EXIT_CODES: dict[int, str] = {
     0: "success",
@@ -80,6 +128,10 @@ EXIT_CODES: dict[int, str] = {
     65: "bad input data (corrupt image, truncated IDX file)",
     66: "input not found",
     69: "data unavailable (download failed, or offline and not found locally)",
+    70: "internal error (a bug): one line, the traceback in a crash file under the user cache",
+    73: "cannot create output (a path component too long, a file where a directory must be)",
+    74: "I/O error (a full disk, a device error, stdout closed)",
+    77: "permission denied",
     130: "interrupted by SIGINT after saving a resumable checkpoint",
     143: "terminated by SIGTERM after saving a resumable checkpoint",
 }

@@ -96,7 +96,7 @@ def test_bad_options_are_usage_errors_without_traceback(runner, args: list[str],
 
 
 def test_exit_code_table_is_the_documented_contract() -> None:
-    assert {0, 1, 2, 3, 4, 65, 66, 69, 130, 143} == set(EXIT_CODES)
+    assert {0, 1, 2, 3, 4, 65, 66, 69, 70, 73, 74, 77, 130, 143} == set(EXIT_CODES)
 
 
 def _modules_after(code: str) -> set[str]:

@@ -17,6 +17,7 @@ from .catalog import datasets_command, models_command
 from .console import print_error
 from .evaluate import eval_command
 from .export import export_command
+from .guard import guarded
 from .inspection import inspect_command
 from .predict import predict_command
 from .summary import summary_command
@@ -26,11 +27,11 @@ __all__ = ["app", "main"]
 
 
 class LenetGroup(TyperGroup):
-    """Turns the project's own errors into one red line and the documented exit code."""
+    """Turns every failure into one red line and the documented exit code (see guard.py)."""
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
-            return super().invoke(ctx)
+            return guarded(lambda: super(LenetGroup, self).invoke(ctx))
         except LenetError as exc:
             print_error(str(exc))
             ctx.exit(exc.exit_code)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from rich.console import Console
 
+from ..checkpoint import json_text
+from ..errors import IOFailure
 from ..training.distributed import is_main_process
 
 __all__ = ["out", "err", "print_json", "print_error"]
@@ -24,8 +25,10 @@ def err() -> Console:
 
 
 def print_json(document: Any) -> None:
-    """Exactly one JSON document (or one JSON Lines record) on stdout."""
-    sys.stdout.write(json.dumps(document, default=str) + "\n")
+    """Exactly one JSON document (or one JSON Lines record) on stdout; NaN and infinities become null."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        raise IOFailure("stdout is closed; nowhere to print the result")
+    sys.stdout.write(json_text(document) + "\n")
     sys.stdout.flush()
 
 

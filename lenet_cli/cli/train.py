@@ -102,6 +102,8 @@ def train_command(
         except KeyboardInterrupt:
             raise Interrupted("Interrupted at once; files on disk are intact (the last completed save)") from None
     if result.status == "interrupted":
+        if as_json and result.is_main:  # the documented object, status "interrupted", before exit 130/143
+            print_json(result.to_dict())
         code = _EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
         raise Interrupted(
             f"Interrupted; resumable checkpoint saved: {result.last_checkpoint} "
@@ -113,7 +115,8 @@ def train_command(
     elif result.is_main:
         _print_summary(result)
     if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
-        raise QualityGateFailed(f"Test accuracy {result.test_accuracy:.4f} is below --fail-under {cfg.fail_under}")
+        measured = "unknown" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
+        raise QualityGateFailed(f"Test accuracy {measured} is below --fail-under {cfg.fail_under}")
 
 
 def _resolve_config(ctx: typer.Context, config_file: Path | None) -> tuple[TrainConfig, set[str]]:

@@ -75,7 +75,17 @@ def get_dataset(
     data_dir: str | Path | None = None,
     offline: bool | None = None,
 ) -> Dataset:
-    """Load ``split`` of dataset ``name`` following the search order, downloading if allowed."""
+    """Load ``split`` of dataset ``name`` following the search order, downloading if allowed.
+
+    A split without images is bad input (exit 65): nothing can be trained or measured on it.
+    """
+    data = _load(name, split, data_dir, offline)
+    if len(data) == 0:
+        raise DataFormatError(f"Dataset {name!r}: the {split} split holds no images ({data.source})")
+    return data
+
+
+def _load(name: str, split: str, data_dir: str | Path | None, offline: bool | None) -> Dataset:
     if split not in SPLITS:
         raise UsageError(f"Unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
     if name.startswith("idx:"):
@@ -181,12 +191,15 @@ def _as_dataset(images: np.ndarray, labels: np.ndarray, spec: DatasetSpec, split
 
 
 def _custom_spec(name: str, classes: tuple[str, ...], images: np.ndarray) -> DatasetSpec:
-    """A spec for user data; mean and std are measured on the loaded images."""
+    """A spec for user data; mean and std are measured on the loaded images (an empty split has none)."""
     scaled = images.astype(np.float32) / 255.0
     axes = (0, 2, 3) if scaled.ndim == 4 else None
-    mean = tuple(float(m) for m in np.atleast_1d(scaled.mean(axis=axes)))
-    std = tuple(max(float(s), 1e-6) for s in np.atleast_1d(scaled.std(axis=axes)))
     channels = images.shape[1] if images.ndim == 4 else 1
+    if len(images) == 0:  # refused by get_dataset; no statistics (and no NumPy warnings) for nothing
+        mean, std = (0.0,) * channels, (1.0,) * channels
+    else:
+        mean = tuple(float(m) for m in np.atleast_1d(scaled.mean(axis=axes)))
+        std = tuple(max(float(s), 1e-6) for s in np.atleast_1d(scaled.std(axis=axes)))
     return DatasetSpec(
         name=name, title=f"user data ({name})", classes=classes, channels=channels,
         size=(images.shape[-2], images.shape[-1]), mean=mean, std=std, files={}, loader="custom",
@@ -212,10 +225,20 @@ def _load_idx_dir(directory: Path, split: str) -> Dataset:
             "(dash or dot naming, gzipped or raw)"
         )
     images, labels = _read_idx_pair(pair[0], pair[1], None)
-    classes = _class_names_file(directory) or tuple(str(i) for i in range(int(labels.max(initial=0)) + 1))
+    classes = _class_names_file(directory) or _idx_classes(directory, labels)
     _check_labels(labels, len(classes), directory)
     spec = _custom_spec(f"idx:{directory}", classes, images)
     return _as_dataset(images, labels, spec, split, str(directory))
+
+
+def _idx_classes(directory: Path, labels: np.ndarray) -> tuple[str, ...]:
+    """Classes 0..K-1, K from the labels of both splits, so a split missing a class still fits the model."""
+    highest = int(labels.max(initial=0))
+    for stem in ("train", "t10k"):
+        other = find_idx_file(directory, f"{stem}-labels-idx1-ubyte")
+        if other is not None:
+            highest = max(highest, int(read_idx(other, ndim=1).max(initial=0)))
+    return tuple(str(i) for i in range(highest + 1))
 
 
 def _load_image_folder(directory: Path, split: str) -> Dataset:

@@ -7,6 +7,7 @@ model; only a file that passes is renamed into place.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -117,6 +118,38 @@ def _check_out_path(path: Path) -> None:
         raise LenetError(f"Cannot write {path}: it is a directory")
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (also through symlinks and hard links)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def _refuse_overwrites(source: Path, out: Path, sidecar: Path | None, suffix: str) -> None:
+    """No export may replace its own checkpoint, or a file it did not write, with the sidecar."""
+    if _same_file(out, source):
+        raise UsageError(f"--out {out} is the checkpoint being exported; choose another file")
+    if sidecar is None:
+        return
+    if _same_file(sidecar, out) or _same_file(sidecar, source):
+        raise UsageError(f"--out {out}: its metadata sidecar would be {sidecar}, the same file; "
+                         f"choose a name ending in {suffix}")
+    if sidecar.exists() and not _is_export_sidecar(sidecar):
+        raise UsageError(f"{sidecar} exists and was not written by `lenet export`; it would be overwritten by the "
+                         "metadata sidecar, so nothing was written (choose another --out)")
+
+
+def _is_export_sidecar(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == "lenet-export" and "weights" in data
+
+
 def _compare(reference: torch.Tensor, outputs: np.ndarray, source: str) -> Verification:
     expected = reference.numpy()
     tolerance = max(MAX_ABS_DIFF, RELATIVE_DIFF * float(np.abs(expected).max()))
@@ -147,6 +180,8 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, options: di
     _check_out_path(out)
     model = build_model(checkpoint).eval()
     metadata = export_metadata(checkpoint, checkpoint_path, model)
+    extra = export_format.sidecar(out, metadata)
+    _refuse_overwrites(checkpoint_path, out, extra[0] if extra else None, export_format.suffix)
     x, source = _verification_images(checkpoint, Normalization.from_dict(checkpoint["normalization"]),
                                      max(2, verify_images))
     with torch.no_grad():
@@ -165,7 +200,7 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, options: di
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, out)
-        if (extra := export_format.sidecar(out, metadata)) is not None:
+        if extra is not None:
             sidecar = extra[0]
             atomic_write_bytes(*extra)
     except OSError as exc:

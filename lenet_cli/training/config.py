@@ -74,9 +74,16 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+        if self.name is not None and not _plain_name(self.name):
+            raise UsageError(f"--name must be one plain directory name (no '/', not '.' or '..'), not {self.name!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _plain_name(name: str) -> bool:
+    """One path component that names a new directory inside --project."""
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name and Path(name).name == name
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

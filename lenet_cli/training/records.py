@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import platform
 import re
 from pathlib import Path
@@ -21,24 +22,43 @@ METRIC_COLUMNS = (
 
 
 def make_run_dir(project: str | Path, name: str | None) -> Path:
-    """A new run directory. ``name=None`` picks exp, exp2, ...; an explicit name must not hold a run."""
+    """Claim a new run directory, atomically: two runs started at once never share one.
+
+    ``name=None`` picks exp, exp2, ... (the next free number; a number another run takes
+    first is skipped). A named directory is claimed by creating its ``config.toml``
+    exclusively, so a second run with the same name is refused (exit 2).
+    """
     project = Path(project)
     try:
         project.mkdir(parents=True, exist_ok=True)
-        if name is not None:
-            path = project / name
-            if (path / "last.pt").exists() or (path / "run.json").exists():
-                raise UsageError(f"{path} already holds a run; choose another --name, or continue it with --resume {path / 'last.pt'}")
-            path.mkdir(exist_ok=True)
-            return path
-        taken = {p.name for p in project.iterdir()}
-        numbers = [int(m.group(1) or 1) for n in taken if (m := re.fullmatch(r"exp(\d*)", n))]
-        index = max(numbers, default=0) + 1
-        path = project / ("exp" if index == 1 else f"exp{index}")
-        path.mkdir()
-        return path
+        return _claim_named(project / name) if name is not None else _claim_numbered(project)
     except OSError as exc:
         raise LenetError(f"Cannot create run directory in {project}: {exc.strerror or exc}") from None
+
+
+def _claim_named(path: Path) -> Path:
+    taken = UsageError(f"{path} already holds a run; choose another --name, or continue it with --resume "
+                       f"{path / 'last.pt'}")
+    if (path / "last.pt").exists() or (path / "run.json").exists():
+        raise taken
+    path.mkdir(exist_ok=True)
+    try:
+        os.close(os.open(path / "config.toml", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        raise taken from None
+    return path
+
+
+def _claim_numbered(project: Path) -> Path:
+    numbers = [int(m.group(1) or 1) for p in project.iterdir() if (m := re.fullmatch(r"exp(\d*)", p.name))]
+    index = max(numbers, default=0) + 1
+    while True:
+        path = project / ("exp" if index == 1 else f"exp{index}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # another run started at the same moment took it
+            index += 1
 
 
 def write_metrics_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -183,6 +183,12 @@ def _resolve_resume(config: TrainConfig, resume: Path | None, explicit: set[str]
     for key in RESUMABLE_OVERRIDES:
         if key in explicit:
             setattr(saved, key, getattr(config, key))
+    position = checkpoint["position"]
+    needed = position["epoch"] + (1 if position["step"] else 0)  # an epoch in progress must be able to finish
+    if saved.epochs < needed:
+        started = f", and epoch {needed} is under way" if position["step"] else ""
+        raise UsageError(f"{resume}: {position['epoch']} epoch(s) are already done{started}; "
+                         f"--epochs must be at least {needed}, not {saved.epochs}")
     return saved, checkpoint
 
 

@@ -1,0 +1,204 @@
+"""Promises at the edges: nothing lost, one line instead of a traceback, valid JSON, the right exit code."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO, write_mnist_files
+from lenet_cli.cli import catalog
+from lenet_cli.cli.app import app
+from lenet_cli.inference.loading import BUNDLED_WEIGHTS
+from lenet_cli.training.records import make_run_dir
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> str:
+    return f"idx:{write_mnist_files(tmp_path / 'data', n_train=96, n_test=40)}"
+
+
+def _train_process(data: str, project: Path, *extra: str) -> subprocess.Popen:
+    args = [sys.executable, "-m", "lenet_cli", "train", "--dataset", data, "--project", str(project), "--seed", "1",
+            "--threads", "1", "--quiet", *extra]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO)
+
+
+# --- runs never share a directory -----------------------------------------------------------------
+
+def test_two_runs_with_one_name_started_together_do_not_share_it(data: str, tmp_path: Path) -> None:
+    runs = [_train_process(data, tmp_path / "runs", "--epochs", "2", "--name", "same") for _ in range(2)]
+    outcomes = sorted((proc.wait(timeout=300), proc.stderr.read()) for proc in runs)
+    assert [code for code, _ in outcomes] == [0, 2], outcomes
+    assert "already holds a run" in outcomes[1][1]
+    record = json.loads((tmp_path / "runs" / "same" / "run.json").read_text())
+    assert record["status"] == "completed" and len(record["history"]) == 2
+
+
+def test_numbered_run_directories_are_distinct_when_claimed_at_once(tmp_path: Path) -> None:
+    claimed: list[Path] = []
+    threads = [threading.Thread(target=lambda: claimed.append(make_run_dir(tmp_path, None))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(claimed)) == 8 and {p.name for p in claimed} == {"exp", *(f"exp{i}" for i in range(2, 9))}
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../escape"])
+def test_a_run_name_is_one_plain_directory_name(runner, data: str, tmp_path: Path, name: str) -> None:
+    result = runner.invoke(app, ["train", "--dataset", data, "--project", str(tmp_path / "runs"), "--name", name])
+    assert result.exit_code == 2 and "--name must be one plain directory name" in result.stderr, result.output
+    assert not (tmp_path / "escape").exists()
+
+
+# --- exports never replace what they did not write ------------------------------------------------
+
+def _checkpoint_copy(tmp_path: Path) -> Path:
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(BUNDLED_WEIGHTS.read_bytes())
+    return checkpoint
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "safetensors"])
+def test_export_refuses_to_overwrite_its_checkpoint(runner, tmp_path: Path, fmt: str) -> None:
+    checkpoint = _checkpoint_copy(tmp_path)
+    (tmp_path / "link.pt").symlink_to(checkpoint)
+    before = checkpoint.read_bytes()
+    for out in (checkpoint, tmp_path / "link.pt"):
+        result = runner.invoke(app, ["export", "-f", fmt, "-c", str(checkpoint), "-o", str(out)])
+        assert result.exit_code == 2 and "is the checkpoint being exported" in result.stderr, result.output
+    assert checkpoint.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.pt", "model.pt"]
+
+
+def test_safetensors_sidecar_never_overwrites_a_foreign_json(runner, tmp_path: Path) -> None:
+    checkpoint = _checkpoint_copy(tmp_path)
+    record = tmp_path / "run.json"
+    record.write_text('{"status": "completed"}\n')
+    result = runner.invoke(app, ["export", "-f", "safetensors", "-c", str(checkpoint), "-o", str(tmp_path / "run.safetensors")])
+    assert result.exit_code == 2 and "was not written by `lenet export`" in result.stderr, result.output
+    assert record.read_text() == '{"status": "completed"}\n' and not (tmp_path / "run.safetensors").exists()
+    result = runner.invoke(app, ["export", "-f", "safetensors", "-c", str(checkpoint), "-o", str(tmp_path / "model.json")])
+    assert result.exit_code == 2 and "the same file" in result.stderr and not (tmp_path / "model.json").exists()
+    # a sidecar an earlier export wrote is simply refreshed
+    for _ in range(2):
+        result = runner.invoke(app, ["export", "-f", "safetensors", "-c", str(checkpoint), "-o", str(tmp_path / "m.safetensors")])
+        assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m.json").read_text())["weights"] == "m.safetensors"
+
+
+# --- bad data is exit 65; JSON never holds NaN -----------------------------------------------------
+
+def test_an_empty_test_split_is_bad_input(runner, tmp_path: Path) -> None:
+    data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=32, n_test=0)}"
+    result = runner.invoke(app, ["train", "--dataset", data, "--project", str(tmp_path), "--json", "--fail-under", "0.5"])
+    assert result.exit_code == 65 and "the test split holds no images" in result.stderr, result.output
+    assert result.stdout == "" and not (tmp_path / "exp").exists()
+
+
+def test_json_documents_hold_null_for_nan_and_infinity(capsys) -> None:
+    from lenet_cli.checkpoint import json_text
+    from lenet_cli.cli.console import print_json
+
+    print_json({"loss": math.nan, "rows": [{"acc": math.inf}, -math.inf, 0.5]})
+    assert json.loads(capsys.readouterr().out) == {"loss": None, "rows": [{"acc": None}, None, 0.5]}
+    assert "NaN" not in json_text({"x": [math.nan]})
+
+
+# --- resuming ---------------------------------------------------------------------------------------
+
+def test_resume_with_fewer_epochs_than_done_is_a_usage_error(runner, data: str, tmp_path: Path) -> None:
+    first = runner.invoke(app, ["train", "--dataset", data, "--project", str(tmp_path), "--epochs", "3",
+                                "--batch-size", "32", "--threads", "1", "--quiet"])
+    assert first.exit_code == 0, first.output
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "exp" / "last.pt"), "--epochs", "2"])
+    assert result.exit_code == 2 and "3 epoch(s) are already done" in result.stderr, result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_interrupted_json_run_still_prints_its_document(data: str, tmp_path: Path) -> None:
+    proc = _train_process(data, tmp_path, "--epochs", "60", "--batch-size", "8", "--json", "--name", "cut")
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "cut" / "metrics.csv").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "timeout"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    document = json.loads(stdout)
+    assert document["status"] == "interrupted" and document["last_checkpoint"] == str(tmp_path / "cut" / "last.pt")
+    assert f"lenet train --resume {tmp_path / 'cut' / 'last.pt'}" in stderr
+
+
+# --- the outermost guard ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("error, code", [
+    (OSError(errno.ENOSPC, "No space left on device", "out.png"), 74),
+    (PermissionError(errno.EACCES, "Permission denied", "/root/x"), 77),
+    (OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300), 73),
+])
+def test_escaping_os_errors_get_documented_codes(runner, monkeypatch, error: OSError, code: int) -> None:
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(catalog, "list_models", fail)
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == code and result.stderr.count("\n") == 1 and error.strerror in result.stderr
+
+
+def test_a_bug_is_one_line_and_a_crash_file(runner, monkeypatch, isolated_data_search: Path) -> None:
+    def fail(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(catalog, "list_models", fail)
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 70 and result.stderr.count("\n") == 1, result.output
+    assert "internal error (a bug" in result.stderr and "ZeroDivisionError" in result.stderr
+    crash_files = list((isolated_data_search / "crashes").glob("crash-*.txt"))
+    assert len(crash_files) == 1 and str(crash_files[0]) in result.stderr
+    assert "Traceback" in crash_files[0].read_text() and "fail" in crash_files[0].read_text()
+    monkeypatch.setenv("LENET_DEBUG", "1")
+    result = runner.invoke(app, ["models"])
+    assert isinstance(result.exception, ZeroDivisionError)  # the traceback is shown, not hidden
+
+
+def test_output_to_a_full_or_closed_stdout_is_exit_74(tmp_path: Path) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "lenet_cli", "models", "--json"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO)
+    assert done.returncode == 74 and "No space left on device" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "lenet_cli", "models", "--json"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO,
+                          preexec_fn=lambda: os.close(1))
+    assert done.returncode == 74 and "stdout is closed" in done.stderr
+
+
+def test_idx_classes_come_from_both_splits(runner, tmp_path: Path) -> None:
+    from conftest import make_images
+    from lenet_cli.data.idx import write_idx
+
+    directory = write_mnist_files(tmp_path / "data", n_train=64, n_test=0)
+    images, labels = make_images(40, seed=5)
+    keep = labels < 9  # the test split has no 9
+    write_idx(directory / "t10k-images-idx3-ubyte.gz", images[keep])
+    write_idx(directory / "t10k-labels-idx1-ubyte.gz", labels[keep])
+    result = runner.invoke(app, ["train", "--dataset", f"idx:{directory}", "--project", str(tmp_path), "--epochs", "1",
+                                 "--threads", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    evaluation = runner.invoke(app, ["eval", "-c", str(tmp_path / "exp" / "last.pt"), "--json"])
+    assert evaluation.exit_code == 0, evaluation.output
+    report = json.loads(evaluation.stdout)
+    assert len(report["classes"]) == 10 and report["per_class"][9]["support"] == 0
