@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DataFormatError, InputNotFound, LenetError
+from .errors import DataFormatError, InputNotFound, LenetError, from_os_error
 
 if TYPE_CHECKING:
     import torch
@@ -69,7 +69,7 @@ def write_text(path: Path, text: str) -> None:
     try:
         atomic_write_bytes(path, text.encode("utf-8"))
     except OSError as exc:
-        raise LenetError(f"Could not write {path}: {exc.strerror or exc}") from None
+        raise from_os_error(exc, f"Could not write {path}") from None
 
 
 def json_text(data: Any, indent: int | None = None) -> str:
@@ -102,7 +102,7 @@ def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> str:
     try:
         atomic_write_bytes(path, payload)
     except OSError as exc:
-        raise LenetError(f"Could not write checkpoint {path}: {exc.strerror or exc}") from None
+        raise from_os_error(exc, f"Could not write checkpoint {path}") from None
     return hashlib.sha256(payload).hexdigest()
 
 
@@ -134,9 +134,26 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - torch.load fails on garbage in many ways; the file is user input
         raise DataFormatError(f"{path}: not a readable checkpoint ({_first_line(exc)})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        found = f"a dict with keys {sorted(data)[:8]}" if isinstance(data, dict) else type(data).__name__
+        found = f"a dict with keys {sorted(map(str, data))[:8]}" if isinstance(data, dict) else type(data).__name__
         raise LenetError(f"{path}: not a lenet checkpoint (found {found})")
+    _check_schema(data, path)
     return data
+
+
+# What every checkpoint must hold to rebuild its model, and the type of each entry.
+_SCHEMA = {"model": str, "model_args": dict, "classes": list, "normalization": dict, "state_dict": dict}
+_NORMALIZATION = ("mean", "std", "input_size", "channels")
+
+
+def _check_schema(data: dict[str, Any], path: Path) -> None:
+    """Refuse (exit 65) a checkpoint that lacks what rebuilding its model needs, naming what is wrong."""
+    problems = [f"no {key!r}" for key in _SCHEMA if key not in data]
+    problems += [f"{key!r} is a {type(data[key]).__name__}, not a {kind.__name__}"
+                 for key, kind in _SCHEMA.items() if key in data and not isinstance(data[key], kind)]
+    if isinstance(data.get("normalization"), dict):
+        problems += [f"no 'normalization.{key}'" for key in _NORMALIZATION if key not in data["normalization"]]
+    if problems:
+        raise DataFormatError(f"{path}: a damaged lenet checkpoint ({'; '.join(problems)})")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -144,10 +161,18 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
-def build_model(checkpoint: dict[str, Any]) -> "torch.nn.Module":
-    """The model a checkpoint describes, with its weights loaded."""
+def build_model(checkpoint: dict[str, Any], source: str | Path = "checkpoint") -> "torch.nn.Module":
+    """The model a checkpoint describes, with its weights loaded; a checkpoint they do not fit is exit 65."""
     from .models import get_model
 
-    model = get_model(checkpoint["model"], **checkpoint["model_args"])
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        model = get_model(checkpoint["model"], **checkpoint["model_args"])
+    except (LenetError, TypeError, ValueError) as exc:  # an unknown model name, or arguments it does not take
+        raise DataFormatError(f"{source}: names model {checkpoint['model']!r} with arguments "
+                              f"{checkpoint['model_args']}, which cannot be built ({_first_line(exc)})") from None
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except (RuntimeError, TypeError) as exc:  # missing, unexpected or mis-shaped weights
+        raise DataFormatError(f"{source}: its weights do not fit model {checkpoint['model']!r} "
+                              f"({_first_line(exc)})") from None
     return model

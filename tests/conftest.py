@@ -98,3 +98,21 @@ def invoke_in_fresh_process(args: list[str], modules: tuple[str, ...]) -> tuple[
     assert done.returncode == 0, done.stderr
     stdout, _, imported = done.stdout.rstrip("\n").rpartition("\n")
     return stdout, json.loads(imported)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A directory on a 96 KiB tmpfs, to fill the disk for real; root only (CI runs as root)."""
+    import os
+
+    mount = tmp_path / "tiny-disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill needs root; CI runs as root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

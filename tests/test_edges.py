@@ -202,3 +202,94 @@ def test_idx_classes_come_from_both_splits(runner, tmp_path: Path) -> None:
     assert evaluation.exit_code == 0, evaluation.output
     report = json.loads(evaluation.stdout)
     assert len(report["classes"]) == 10 and report["per_class"][9]["support"] == 0
+
+
+# --- damaged checkpoints: one line, exit 65 -----------------------------------------------------------
+
+def _damaged(tmp_path: Path, name: str, change) -> Path:
+    checkpoint = torch.load(BUNDLED_WEIGHTS, weights_only=True)
+    change(checkpoint)
+    path = tmp_path / f"{name}.pt"
+    torch.save(checkpoint, path)
+    return path
+
+
+DAMAGE = {
+    "no-state-dict": lambda c: c.pop("state_dict"),
+    "no-normalization": lambda c: c.pop("normalization"),
+    "no-model-args": lambda c: c.pop("model_args"),
+    "no-model": lambda c: c.pop("model"),
+    "unknown-model": lambda c: c.update(model="lenet9"),
+    "wrong-shapes": lambda c: c.update(model="lenet5-avgpool"),
+    "missing-weight": lambda c: c["state_dict"].pop(next(iter(c["state_dict"]))),
+    "normalization-incomplete": lambda c: c["normalization"].pop("std"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_damaged_checkpoints_are_bad_input_everywhere(runner, tmp_path: Path, damage: str) -> None:
+    path = _damaged(tmp_path, damage, DAMAGE[damage])
+    image = tmp_path / "digit.png"
+    from PIL import Image
+
+    Image.new("L", (28, 28)).save(image)
+    for args in (["predict", str(image), "-c", str(path)], ["eval", "-c", str(path)],
+                 ["export", "-f", "safetensors", "-c", str(path), "-o", str(tmp_path / "out.safetensors")],
+                 ["inspect", str(image), "-c", str(path), "-o", str(tmp_path / "inside.png")]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 65, (args, result.output)
+        assert result.stderr.count("\n") == 1 and str(path) in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, "digit.png"])
+
+
+def test_a_damaged_training_checkpoint_does_not_resume(runner, data: str, tmp_path: Path) -> None:
+    first = runner.invoke(app, ["train", "--dataset", data, "--project", str(tmp_path), "--epochs", "1",
+                                "--threads", "1", "--quiet"])
+    assert first.exit_code == 0, first.output
+    last = tmp_path / "exp" / "last.pt"
+    saved = torch.load(last, weights_only=True)
+    for key, value in (("rng", None), ("config", {**saved["config"], "model": "lenet9"}),
+                       ("state_dict", {k: v[..., :1] for k, v in saved["state_dict"].items()})):
+        broken = {k: v for k, v in saved.items() if k != key} | ({key: value} if value is not None else {})
+        torch.save(broken, tmp_path / "broken.pt")
+        result = runner.invoke(app, ["train", "--resume", str(tmp_path / "broken.pt"), "--epochs", "2"])
+        assert result.exit_code == 65 and "Traceback" not in result.output, (key, result.output)
+
+
+# --- a full disk: exit 74, nothing half-written, nothing lost ---------------------------------------------
+
+def _fill(directory: Path) -> None:
+    """Leave about 8 KiB free."""
+    (directory / "ballast").write_bytes(b"\0" * (88 * 1024))
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "safetensors", "onnx"])
+def test_export_to_a_full_disk_is_exit_74_and_leaves_nothing(runner, tiny_disk: Path, fmt: str) -> None:
+    out = tiny_disk / f"model.{fmt}"
+    result = runner.invoke(app, ["export", "-f", fmt, "-o", str(out)])
+    assert result.exit_code == 74 and "No space left on device" in result.stderr, result.output
+    assert "nothing was written" in result.stderr and list(tiny_disk.iterdir()) == []
+
+
+def test_predictions_survive_a_full_disk_for_preprocessed_images(runner, tiny_disk: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    inputs = []
+    for i in range(6):
+        inputs.append(tmp_path / f"{i}.png")
+        Image.new("L", (28, 28), 255).save(inputs[-1])
+    _fill(tiny_disk)
+    result = runner.invoke(app, ["predict", *map(str, inputs), "--save-preprocessed", str(tiny_disk / "seen"), "--json"])
+    assert result.exit_code == 74, result.output
+    assert len(result.stdout.splitlines()) == 6  # every prediction printed
+    assert "preprocessed image(s) not saved" in result.stderr and "Traceback" not in result.output
+    assert all(p.stat().st_size > 0 for p in (tiny_disk / "seen").iterdir())  # no 0-byte PNG
+    assert not [p for p in (tiny_disk / "seen").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_eval_report_survives_a_full_disk_for_plots(runner, tiny_disk: Path) -> None:
+    _fill(tiny_disk)
+    result = runner.invoke(app, ["eval", "-c", str(BUNDLED_WEIGHTS), "--plot", str(tiny_disk / "plots")])
+    assert result.exit_code == 74 and "No space left on device" in result.stderr, result.output
+    assert "accuracy (top-1)" in result.stdout  # the numbers came first
+    assert all(p.stat().st_size > 0 for p in (tiny_disk / "plots").iterdir())

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import LenetError, QualityGateFailed
+from ..errors import QualityGateFailed, from_os_error
 from .console import err, out, print_json
 from .options import DataDirOption, JsonOption, OfflineOption
 
@@ -31,32 +31,33 @@ def eval_command(
     result = evaluate_checkpoint(checkpoint, dataset=dataset, split=split, data_dir=data_dir,
                                  offline=True if offline else None, topk=topk)
     report = result.report
-    plots = _write_plots(result, plot) if plot else []
+    plots = [plot / "confusion.png", plot / "mistakes.png"] if plot else []
     if as_json:
         print_json({"checkpoint": str(checkpoint), "dataset": result.dataset, "split": split,
                     **report.to_dict(), "plots": [str(p) for p in plots]})
     else:
         _print_report(result)
+    if plot:  # after the report, so that a picture that cannot be written never costs the numbers
+        _write_plots(result, plot)
         for path in plots:
             err().print(f"wrote {path}", markup=False, highlight=False)
     if fail_under is not None and report.accuracy < fail_under:
         raise QualityGateFailed(f"Accuracy {report.accuracy:.4f} is below --fail-under {fail_under}")
 
 
-def _write_plots(result, directory: Path) -> list[Path]:
+def _write_plots(result, directory: Path) -> None:
     """confusion.png and mistakes.png (the most confident mistakes first) in ``directory``."""
     from ..evaluation.plots import draw_confusion_matrix, draw_mistakes
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise LenetError(f"Cannot create plot directory {directory}: {exc.strerror or exc}") from None
+        raise from_os_error(exc, f"Cannot create plot directory {directory}") from None
     confusion_path, mistakes_path = directory / "confusion.png", directory / "mistakes.png"
     draw_confusion_matrix(result.report.confusion, result.report.classes, confusion_path,
                           f"{result.dataset} {result.split}: accuracy {result.report.accuracy:.2%}")
     mistakes = result.most_confident_mistakes(48)
     draw_mistakes(mistakes.images, mistakes.true, mistakes.predicted, mistakes.confidence, mistakes_path)
-    return [confusion_path, mistakes_path]
 
 
 def _print_report(result) -> None:

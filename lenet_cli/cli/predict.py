@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..data.images import IMAGE_SUFFIXES
-from ..errors import DataFormatError, InputNotFound, LenetError, UsageError
+from ..checkpoint import atomic_write_bytes
+from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
 from .console import out, print_error, print_json
 from .options import CheckpointOption, PreprocessOption, ProjectOption
 
@@ -58,14 +59,14 @@ def predict_command(
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv")
     predictor = load_predictor(resolve_checkpoint(checkpoint, project), preprocess)
-    on_prepared = _preprocessed_saver(save_preprocessed) if save_preprocessed is not None else None
+    saver = PreprocessedSaver(save_preprocessed) if save_preprocessed is not None else None
     missing: list[str] = []
     bad, rows = 0, []
     writer = csv.writer(sys.stdout, lineterminator="\n") if as_csv else None
     if writer:
         writer.writerow(["path", "label", "class_name", "probability", "topk"])
     paths = expand_inputs(list(inputs), recursive, missing)
-    for item in predictor.predict_paths(paths, topk, on_prepared=on_prepared):
+    for item in predictor.predict_paths(paths, topk, on_prepared=saver):
         if isinstance(item, Unreadable):
             print_error(item.message)
             bad += 1
@@ -84,22 +85,41 @@ def predict_command(
         raise InputNotFound(f"{len(missing)} input(s) not found")
     if bad:
         raise DataFormatError(f"{bad} input(s) could not be read; the others were predicted")
+    if saver is not None:
+        saver.raise_if_failed()
 
 
-def _preprocessed_saver(directory: Path):
-    """A callback that writes each prepared image into ``directory`` as NNNNN-name.png."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LenetError(f"Cannot create {directory}: {exc.strerror or exc}") from None
-    return lambda index, path, image: _save_png(image, directory / f"{index:05d}-{path.stem}.png")
+class PreprocessedSaver:
+    """Writes each prepared image into a directory as NNNNN-name.png (atomically); a failed write is
+    remembered, not raised, so the predictions are never lost to a picture."""
 
+    def __init__(self, directory: Path) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise from_os_error(exc, f"Cannot create {directory}") from None
+        self.directory = directory
+        self.failure: LenetError | None = None
+        self.failed = 0
 
-def _save_png(image, path: Path) -> None:
-    from PIL import Image
+    def __call__(self, index: int, path: Path, image) -> None:
+        import io
 
-    picture = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
-    Image.fromarray(picture).save(path)
+        from PIL import Image
+
+        target = self.directory / f"{index:05d}-{path.stem}.png"
+        buffer = io.BytesIO()
+        Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)).save(buffer, format="PNG")
+        try:
+            atomic_write_bytes(target, buffer.getvalue())
+        except OSError as exc:
+            self.failed += 1
+            self.failure = self.failure or from_os_error(exc, f"Could not save {target}")
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise type(self.failure)(f"{self.failure} ({self.failed} preprocessed image(s) not saved; "
+                                     "the predictions above are complete)")
 
 
 def _print_table(rows) -> None:

@@ -101,7 +101,7 @@ def evaluate_checkpoint(
     name = dataset or checkpoint["dataset"]
     data = get_dataset(name, split, data_dir=data_dir, offline=offline)
     check_compatible(checkpoint, data.spec, str(path))
-    model = build_model(checkpoint)
+    model = build_model(checkpoint, path)
     x = to_model_input(data.images, Normalization.from_dict(checkpoint["normalization"]))
     logits = predict_logits(model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last))
     report = classification_report(logits, data.labels, list(checkpoint["classes"]), topk)

@@ -19,7 +19,7 @@ import torch
 from .. import __version__
 from ..checkpoint import atomic_write_bytes, build_model, load_checkpoint, sha256_file, temp_file_beside
 from ..data.preprocess import Normalization, to_model_input
-from ..errors import LenetError, UsageError
+from ..errors import LenetError, UsageError, from_os_error
 from .registry import get_format
 
 __all__ = ["ExportResult", "Verification", "default_output", "export_checkpoint", "export_metadata"]
@@ -118,6 +118,14 @@ def _check_out_path(path: Path) -> None:
         raise LenetError(f"Cannot write {path}: it is a directory")
 
 
+def _write_synced(path: Path, payload: bytes) -> None:
+    """``payload`` into ``path``, flushed to the disk before anything reads it back."""
+    with open(path, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file (also through symlinks and hard links)."""
     if a.resolve() == b.resolve():
@@ -178,7 +186,7 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, options: di
     options = {**export_format.options, **(options or {})}
     checkpoint = load_checkpoint(checkpoint_path)
     _check_out_path(out)
-    model = build_model(checkpoint).eval()
+    model = build_model(checkpoint, checkpoint_path).eval()
     metadata = export_metadata(checkpoint, checkpoint_path, model)
     extra = export_format.sidecar(out, metadata)
     _refuse_overwrites(checkpoint_path, out, extra[0] if extra else None, export_format.suffix)
@@ -190,21 +198,19 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, options: di
     os.close(fd)
     tmp, sidecar = Path(name), None
     try:
-        export_format.write(model, x, tmp, metadata, **options)
+        _write_synced(tmp, export_format.to_bytes(model, x, metadata, **options))
         verification = _compare(reference, export_format.load(tmp).run(x.numpy()), source)
         if not verification.passed:
             raise LenetError(
                 f"Export to {fmt} failed verification on {verification.images} images: max |difference| "
                 f"{verification.max_abs_diff:.3g} (limit {verification.tolerance:.3g}), top-1 agreed on "
                 f"{verification.top1_agree}; nothing was written")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
         os.replace(tmp, out)
         if extra is not None:
             sidecar = extra[0]
             atomic_write_bytes(*extra)
     except OSError as exc:
-        raise LenetError(f"Cannot write {out}: {exc.strerror or exc}") from None
+        raise from_os_error(exc, f"Cannot write {out} (nothing was written)") from None
     finally:
         tmp.unlink(missing_ok=True)
     return ExportResult(fmt, out, out.stat().st_size, sha256_file(out), verification, metadata, sidecar, options)

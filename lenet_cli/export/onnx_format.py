@@ -27,8 +27,8 @@ class Onnx(ExportFormat):
     needs = "`pip install 'lenet-cli[onnx]'` (onnx, onnxruntime, onnxscript)"
     options = {"opset": DEFAULT_OPSET, "dynamic_batch": True}
 
-    def write(self, model: Any, example: Any, path: Path, metadata: dict[str, Any], *,
-              opset: int = DEFAULT_OPSET, dynamic_batch: bool = True, **options: Any) -> None:
+    def to_bytes(self, model: Any, example: Any, metadata: dict[str, Any], *,
+                 opset: int = DEFAULT_OPSET, dynamic_batch: bool = True, **options: Any) -> bytes:
         import torch
 
         try:
@@ -48,7 +48,7 @@ class Onnx(ExportFormat):
         for key, value in metadata.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, json.dumps(value)
-        onnx.save(proto, str(path))
+        return proto.SerializeToString()
 
     def load(self, path: Path) -> Loaded:
         session = _session(Path(path))

@@ -2,7 +2,7 @@
 
 ``lenet export --format`` choices and help, the docs table, the default output
 name and predict's dispatch by file name all come from here. A format is a class
-with a ``write`` (model to file) and a ``load`` (file back to a runnable model plus
+with a ``to_bytes`` (model to file content) and a ``load`` (file back to a runnable model plus
 its metadata), registered with ``@register_format``. Nothing here imports torch:
 a format imports what it needs inside ``write`` and ``load``.
 """
@@ -42,9 +42,12 @@ class ExportFormat:
     needs: ClassVar[str]  # what must be installed to write and read it
     options: ClassVar[dict[str, Any]] = {}  # the format's own keyword options of ``write`` and their defaults
 
-    def write(self, model: "torch.nn.Module", example: "torch.Tensor", path: Path, metadata: dict[str, Any],
-              **options: Any) -> None:
-        """Write ``model`` to ``path`` with ``metadata`` embedded; ``example`` is a batch of real input."""
+    def to_bytes(self, model: "torch.nn.Module", example: "torch.Tensor", metadata: dict[str, Any],
+                 **options: Any) -> bytes:
+        """The file's content: ``model`` with ``metadata`` embedded; ``example`` is a batch of real input.
+
+        Serialised in memory, so that writing it (and a full disk) is the exporter's job alone.
+        """
         raise NotImplementedError
 
     def load(self, path: Path) -> Loaded:

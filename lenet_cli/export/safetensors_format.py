@@ -20,11 +20,10 @@ class Safetensors(ExportFormat):
     consumers = "`safetensors.torch.load_file` into `lenet_cli.get_model(...)`, or any framework"
     needs = "safetensors (installed with lenet)"
 
-    def write(self, model: Any, example: Any, path: Path, metadata: dict[str, Any], **options: Any) -> None:
-        from safetensors.torch import save_file
+    def to_bytes(self, model: Any, example: Any, metadata: dict[str, Any], **options: Any) -> bytes:
+        from safetensors.torch import save
 
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
-                  metadata={"lenet": json.dumps(metadata)})
+        return save({k: v.contiguous() for k, v in model.state_dict().items()}, metadata={"lenet": json.dumps(metadata)})
 
     def sidecar(self, path: Path, metadata: dict[str, Any]) -> tuple[Path, bytes] | None:
         """The same metadata as a JSON file, for tools that cannot read the header."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -23,13 +24,15 @@ class TorchScript(ExportFormat):
     consumers = "`torch.jit.load` (C++ `torch::jit::load`)"
     needs = "torch"
 
-    def write(self, model: Any, example: Any, path: Path, metadata: dict[str, Any], **options: Any) -> None:
+    def to_bytes(self, model: Any, example: Any, metadata: dict[str, Any], **options: Any) -> bytes:
         import torch
 
+        buffer = io.BytesIO()  # torch.jit.save aborts the process on a full disk; a buffer cannot fill up
         with warnings.catch_warnings():  # torch marks TorchScript deprecated; it still loads everywhere
             warnings.simplefilter("ignore", FutureWarning)
             traced = torch.jit.trace(model, example[:2])
-            torch.jit.save(traced, str(path), _extra_files={_EXTRA: json.dumps(metadata)})
+            torch.jit.save(traced, buffer, _extra_files={_EXTRA: json.dumps(metadata)})
+        return buffer.getvalue()
 
     def load(self, path: Path) -> Loaded:
         import torch

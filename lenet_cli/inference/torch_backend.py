@@ -19,7 +19,7 @@ class TorchPredictor(Predictor):
 
         data = load_checkpoint(checkpoint)
         super().__init__(checkpoint, data, preprocess)
-        self.model = build_model(data).eval()
+        self.model = build_model(data, checkpoint).eval()
 
     def scores(self, images: np.ndarray) -> np.ndarray:
         import torch

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
 import sys
+import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -86,8 +89,17 @@ def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and "/" not in name and "\0" not in name and Path(name).name == name
 
 
+# Names people reach for that mean one of ours.
+_ALIASES = {"learning-rate": "lr", "learning_rate": "lr", "batch": "batch-size", "epoch": "epochs",
+            "wd": "weight-decay", "smoothing": "label-smoothing", "workers": "threads", "out": "project"}
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Options from a TOML file (keys as on the command line, dashes or underscores)."""
+    """Options from a TOML file (keys as on the command line, dashes or underscores), each type-checked.
+
+    A wrong type or an unknown key is a usage error naming the key (with a did-you-mean);
+    ranges are checked afterwards by ``TrainConfig.validate``, as for the command line.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputNotFound(f"Config file {path} not found")
@@ -95,12 +107,47 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
-    known = {f.name for f in fields(TrainConfig)}
-    values = {key.replace("-", "_"): value for key, value in raw.get("train", raw).items()}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise UsageError(f"{path}: unknown option(s) {', '.join(unknown)}")
+    table = raw.get("train", raw)
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [train] must be a table of options, not {table!r}")
+    hints = typing.get_type_hints(TrainConfig)
+    values = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in hints:
+            raise UsageError(f"{path}: unknown option {key!r}{_did_you_mean(key)}")
+        values[name] = _typed(path, key, value, hints[name])
     return values
+
+
+def _did_you_mean(key: str) -> str:
+    known = [f.name.replace("_", "-") for f in fields(TrainConfig)]
+    dashed = key.replace("_", "-").lower()
+    match = _ALIASES.get(dashed) or next(iter(difflib.get_close_matches(dashed, [*known, *_ALIASES], n=1)), None)
+    return f"; did you mean {_ALIASES.get(match, match)!r}?" if match else f"; known: {', '.join(known)}"
+
+
+def _typed(path: Path, key: str, value: Any, hint: Any) -> Any:
+    """``value`` if it has the type the option takes (ints are fine where a float is); else a usage error."""
+    kinds = {arg for arg in typing.get_args(hint) if arg is not type(None)} or {hint}
+    if bool in kinds:
+        ok, expected = isinstance(value, bool), "true or false"
+    elif int in kinds:
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif float in kinds:
+        ok, expected = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        value = float(value) if ok else value
+    else:
+        ok, expected = isinstance(value, str), "a string"
+    if not ok:
+        raise UsageError(f"{path}: {key} = {_toml_repr(value)} must be {expected}")
+    return value
+
+
+def _toml_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "a table" if isinstance(value, dict) else json.dumps(value, default=str)
 
 
 def to_toml(config: TrainConfig) -> str:
