@@ -15,6 +15,7 @@ import json
 import math
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "write_text", "write_json", "json_text",
-    "temp_file_beside", "sha256_file", "build_model",
+    "temp_file_beside", "remove_stale_temp_files", "sha256_file", "build_model",
 ]
 
 FORMAT = "lenet-checkpoint"
@@ -44,6 +45,30 @@ def temp_file_beside(path: Path) -> tuple[int, str]:
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)
     return fd, name
+
+
+# mkstemp's names: "." + the target's name + 8 random characters + ".tmp"
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temp_files(directory: Path, targets: set[str] | None = None) -> list[Path]:
+    """Remove temp files our writer left in ``directory`` when a process was killed mid-write.
+
+    Only names of our own pattern are touched, and with ``targets`` only those for these
+    file names. Call it where no other process writes the same files (a run being
+    resumed, an export's own output).
+    """
+    removed = []
+    try:
+        candidates = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    for path in candidates:
+        match = _TEMP_NAME.fullmatch(path.name)
+        if match and (targets is None or match.group("target") in targets) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:

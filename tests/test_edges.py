@@ -42,14 +42,14 @@ def test_two_runs_with_one_name_started_together_do_not_share_it(data: str, tmp_
     runs = [_train_process(data, tmp_path / "runs", "--epochs", "2", "--name", "same") for _ in range(2)]
     outcomes = sorted((proc.wait(timeout=300), proc.stderr.read()) for proc in runs)
     assert [code for code, _ in outcomes] == [0, 2], outcomes
-    assert "already holds a run" in outcomes[1][1]
+    assert "in use by another lenet train process" in outcomes[1][1] or "already holds a run" in outcomes[1][1]
     record = json.loads((tmp_path / "runs" / "same" / "run.json").read_text())
     assert record["status"] == "completed" and len(record["history"]) == 2
 
 
 def test_numbered_run_directories_are_distinct_when_claimed_at_once(tmp_path: Path) -> None:
     claimed: list[Path] = []
-    threads = [threading.Thread(target=lambda: claimed.append(make_run_dir(tmp_path, None))) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: claimed.append(make_run_dir(tmp_path, None)[0])) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -293,3 +293,49 @@ def test_eval_report_survives_a_full_disk_for_plots(runner, tiny_disk: Path) -> 
     assert result.exit_code == 74 and "No space left on device" in result.stderr, result.output
     assert "accuracy (top-1)" in result.stdout  # the numbers came first
     assert all(p.stat().st_size > 0 for p in (tiny_disk / "plots").iterdir())
+
+
+def test_a_run_killed_before_its_first_checkpoint_does_not_block_its_name(data: str, tmp_path: Path) -> None:
+    proc = _train_process(data, tmp_path, "--epochs", "5000", "--batch-size", "8", "--name", "again")
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "again" / "config.toml").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "timeout"
+        time.sleep(0.01)
+    busy = _train_process(data, tmp_path, "--epochs", "1", "--name", "again")  # while the first still trains
+    assert busy.wait(timeout=120) == 2 and "in use by another lenet train process" in busy.stderr.read()
+    proc.kill()
+    proc.wait(timeout=60)
+    for leftover in (tmp_path / "again").glob("*.pt"):
+        leftover.unlink()  # as if killed before the first epoch ended
+    retry = _train_process(data, tmp_path, "--epochs", "1", "--name", "again")
+    assert retry.wait(timeout=120) == 0, retry.stderr.read()
+
+
+def test_resume_removes_temp_files_a_kill_left_behind(runner, data: str, tmp_path: Path) -> None:
+    first = runner.invoke(app, ["train", "--dataset", data, "--project", str(tmp_path), "--epochs", "1",
+                                "--threads", "1", "--quiet"])
+    assert first.exit_code == 0, first.output
+    stale = [tmp_path / "exp" / ".last.pt.k3j9x_0a.tmp", tmp_path / "exp" / ".metrics.csv.abcdefgh.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    keep = tmp_path / "exp" / "notes.tmp"  # not of our naming: never touched
+    keep.write_text("mine")
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "exp" / "last.pt"), "--epochs", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert not any(path.exists() for path in stale) and keep.read_text() == "mine"
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_export_leaves_nothing(tmp_path: Path, sig: int, code: int) -> None:
+    (tmp_path / ".m.onnx.zzzzzzzz.tmp").write_bytes(b"left by an earlier kill")
+    proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", "export", "-f", "onnx", "-o", str(tmp_path / "m.onnx")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".m.onnx.*.tmp")) or (tmp_path / ".m.onnx.zzzzzzzz.tmp").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "export ended before it could be interrupted"
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert stderr.strip().startswith("error: Interrupted") and stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

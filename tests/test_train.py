@@ -228,11 +228,11 @@ def test_bad_options(runner, data: str, tmp_path: Path, extra: list[str], code: 
     assert needle in result.output and "Traceback" not in result.output
 
 
-def test_unwritable_run_directory_is_exit_1(runner, data: str, tmp_path: Path) -> None:
+def test_unwritable_run_directory_is_exit_73(runner, data: str, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     result = runner.invoke(app, _args(data, blocker / "runs", "--epochs", "1"))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 73, result.output  # cannot create output
     assert "Cannot create run directory" in result.stderr
 
 

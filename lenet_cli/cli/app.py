@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import tempfile
 import time
 import traceback
@@ -44,17 +45,24 @@ def guarded(invoke: Callable[[], Any]) -> Any:
     except (typer.Exit, typer.Abort, typer.TyperException, LenetError):
         raise  # click's own (usage errors, --help, exits) and ours already say what to do
     except KeyboardInterrupt:
-        raise Interrupted("Interrupted") from None
+        raise _interrupted() from None
     except OSError as exc:
         if exc.errno == errno.EPIPE:  # the reader went away (`| head`): Typer leaves quietly
             raise
         raise from_os_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - this is the net under everything else
+        if _SIGNALS_RECEIVED:  # a library turned our KeyboardInterrupt into its own error (torch.export does)
+            raise _interrupted() from None
         if os.environ.get("LENET_DEBUG") == "1":
             raise
         where = _write_crash_report(exc)
         raise InternalError(f"internal error (a bug, please report it): {type(exc).__name__}: "
                             f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}; {where}") from None
+
+
+def _interrupted() -> Interrupted:
+    terminated = bool(_SIGNALS_RECEIVED) and _SIGNALS_RECEIVED[-1] == signal.SIGTERM
+    return Interrupted("Interrupted; nothing was left half-written", 143 if terminated else 130)
 
 
 def _write_crash_report(exc: BaseException) -> str:
@@ -119,6 +127,18 @@ def _root(
     """Train, evaluate, inspect, export and use LeNet-family networks on MNIST-like data."""
 
 
+_SIGNALS_RECEIVED: list[int] = []
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    """Ctrl-C and SIGTERM stop a command by KeyboardInterrupt, so cleanup (temp files) runs; exit 130 / 143."""
+    _SIGNALS_RECEIVED.append(signum)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job keeps ignoring Ctrl-C
+            signal.signal(sig, _interrupt)
     app()

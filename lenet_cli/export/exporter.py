@@ -17,7 +17,9 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..checkpoint import atomic_write_bytes, build_model, load_checkpoint, sha256_file, temp_file_beside
+from ..checkpoint import (
+    atomic_write_bytes, build_model, load_checkpoint, remove_stale_temp_files, sha256_file, temp_file_beside,
+)
 from ..data.preprocess import Normalization, to_model_input
 from ..errors import LenetError, UsageError, from_os_error
 from .registry import get_format
@@ -190,6 +192,7 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, options: di
     metadata = export_metadata(checkpoint, checkpoint_path, model)
     extra = export_format.sidecar(out, metadata)
     _refuse_overwrites(checkpoint_path, out, extra[0] if extra else None, export_format.suffix)
+    remove_stale_temp_files(out.parent, {out.name, *([extra[0].name] if extra else [])})
     x, source = _verification_images(checkpoint, Normalization.from_dict(checkpoint["normalization"]),
                                      max(2, verify_images))
     with torch.no_grad():

@@ -12,44 +12,81 @@ from typing import Any
 
 from .. import __version__
 from ..checkpoint import sha256_file, write_json, write_text
-from ..errors import LenetError, UsageError
+from ..errors import UsageError, from_os_error
 
-__all__ = ["make_run_dir", "write_metrics_csv", "write_run_record", "METRIC_COLUMNS"]
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs are still numbered apart
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["RunLock", "make_run_dir", "lock_run_dir", "write_metrics_csv", "write_run_record", "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = (
     "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "seconds", "images_per_s",
 )
 
 
-def make_run_dir(project: str | Path, name: str | None) -> Path:
+class RunLock:
+    """An advisory lock on a run directory (``.lock``), held while a process trains in it.
+
+    The operating system releases it when the process ends, however it ends, so a run
+    killed before its first checkpoint does not block its name for ever. Where ``fcntl``
+    does not exist (Windows) the lock always succeeds.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / ".lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False when another process holds it."""
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o666)
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def make_run_dir(project: str | Path, name: str | None) -> tuple[Path, RunLock]:
     """Claim a new run directory, atomically: two runs started at once never share one.
 
     ``name=None`` picks exp, exp2, ... (the next free number; a number another run takes
-    first is skipped). A named directory is claimed by creating its ``config.toml``
-    exclusively, so a second run with the same name is refused (exit 2).
+    first is skipped). A named directory is refused (exit 2) while another process trains
+    in it or once it holds a run. The caller releases the returned lock when training ends.
     """
     project = Path(project)
     try:
         project.mkdir(parents=True, exist_ok=True)
-        return _claim_named(project / name) if name is not None else _claim_numbered(project)
+        path = project / name if name is not None else _new_numbered(project)
+        path.mkdir(exist_ok=True)
+        return path, lock_run_dir(path, new=True)
     except OSError as exc:
-        raise LenetError(f"Cannot create run directory in {project}: {exc.strerror or exc}") from None
+        raise from_os_error(exc, f"Cannot create run directory in {project}") from None
 
 
-def _claim_named(path: Path) -> Path:
-    taken = UsageError(f"{path} already holds a run; choose another --name, or continue it with --resume "
-                       f"{path / 'last.pt'}")
-    if (path / "last.pt").exists() or (path / "run.json").exists():
-        raise taken
-    path.mkdir(exist_ok=True)
-    try:
-        os.close(os.open(path / "config.toml", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-    except FileExistsError:
-        raise taken from None
-    return path
+def lock_run_dir(path: Path, *, new: bool) -> RunLock:
+    """The run directory's lock; a usage error when another process trains there (or, if ``new``, it holds a run)."""
+    lock = RunLock(path)
+    if not lock.acquire():
+        raise UsageError(f"{path} is in use by another lenet train process; wait for it, or choose another --name")
+    if new and ((path / "last.pt").exists() or (path / "run.json").exists()):
+        lock.release()
+        raise UsageError(f"{path} already holds a run; choose another --name, or continue it with --resume "
+                         f"{path / 'last.pt'}")
+    return lock
 
 
-def _claim_numbered(project: Path) -> Path:
+def _new_numbered(project: Path) -> Path:
+    """exp, exp2, ...: the directory after the highest number, created here so no other run takes it."""
     numbers = [int(m.group(1) or 1) for p in project.iterdir() if (m := re.fullmatch(r"exp(\d*)", p.name))]
     index = max(numbers, default=0) + 1
     while True:

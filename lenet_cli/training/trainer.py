@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 import torch
 
 from .. import __version__
-from ..checkpoint import load_checkpoint, save_checkpoint, write_text
+from ..checkpoint import load_checkpoint, remove_stale_temp_files, save_checkpoint, write_text
 from ..data import get_dataset
 from ..data.preprocess import Normalization, to_model_input
 from ..errors import DataFormatError, LenetError, TrainingDiverged, UsageError
@@ -32,7 +32,7 @@ from .augment import random_affine
 from .config import TrainConfig, to_toml
 from .distributed import Distributed, from_environment
 from .losses import loss_name, make_criterion
-from .records import make_run_dir, write_metrics_csv, write_run_record
+from .records import RunLock, lock_run_dir, make_run_dir, write_metrics_csv, write_run_record
 from .state import TrainState, augment_generator
 
 __all__ = ["TrainResult", "train"]
@@ -114,6 +114,7 @@ class Run:
     started: float = 0.0
     epoch_start: float = 0.0  # when the epoch in progress began, less the time it ran before a resume
     last_saved: bool = False  # whether last.pt has been written (or came with a resume)
+    lock: RunLock | None = None  # rank 0's hold on the run directory while it trains
 
     @property
     def last_path(self) -> Path:
@@ -141,6 +142,7 @@ def train(
     with _torch_settings(config):
         device = recipe.resolve_device(config.device)
         group = from_environment(device.type)
+        run = None
         try:
             run, state = _set_up(config, checkpoint, resume, device, group)
             run.on_event, run.should_stop = (on_event if group.is_main else _quiet), should_stop
@@ -151,6 +153,9 @@ def train(
         except BaseException:  # unexpected, perhaps on one rank only: leave without waiting for the others
             group.shutdown(in_step=False)
             raise
+        finally:
+            if run is not None and run.lock is not None:
+                run.lock.release()
         group.shutdown()
     return result
 
@@ -221,10 +226,13 @@ def _set_up(config: TrainConfig, checkpoint: dict | None, resume: Path | None, d
     run = _build_run(config, checkpoint, resume, device, group)
     if checkpoint is None:
         state = TrainState(augment_generator(config.seed, group.rank))
-        run.run_dir = _claim_run_dir(config, group)
+        run.run_dir, run.lock = _claim_run_dir(config, group)
     else:
         state = _restore(run, checkpoint, resume)
         run.run_dir, run.last_saved = Path(resume).parent, True
+        if group.is_main:  # one process at a time; a run killed mid-write left its temp files here
+            run.lock = lock_run_dir(run.run_dir, new=False)
+            remove_stale_temp_files(run.run_dir)
     run.model = _wrap_model(run)
     return run, state
 
@@ -296,18 +304,20 @@ def _restore(run: Run, checkpoint: dict[str, Any], resume: Path | None) -> Train
     return TrainState.restore(checkpoint, group.rank)
 
 
-def _claim_run_dir(config: TrainConfig, group: Distributed) -> Path:
+def _claim_run_dir(config: TrainConfig, group: Distributed) -> tuple[Path, RunLock | None]:
     """A new run directory with config.toml. Only rank 0 touches the disk; the others learn whether it could."""
-    run_dir, problem = None, None
+    run_dir, lock, problem = None, None, None
     if group.is_main:
         try:
-            run_dir = make_run_dir(config.project, config.name)
+            run_dir, lock = make_run_dir(config.project, config.name)
             write_text(run_dir / "config.toml", to_toml(config))
         except LenetError as exc:
             problem = exc
+            if lock is not None:
+                lock.release()
     if group.broadcast(problem is not None):
         raise problem or LenetError("rank 0 could not create the run directory")
-    return Path(group.broadcast(str(run_dir)))
+    return Path(group.broadcast(str(run_dir))), lock
 
 
 def _wrap_model(run: Run) -> torch.nn.Module:
