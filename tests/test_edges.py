@@ -339,3 +339,40 @@ def test_a_signal_during_export_leaves_nothing(tmp_path: Path, sig: int, code: i
     assert proc.returncode == code, stderr
     assert stderr.strip().startswith("error: Interrupted") and stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train", "--bogus"], "No such option: --bogus"),
+    (["predict", "--topk", "0", "x.png"], "Invalid value for '--topk'"),
+    (["eval"], "Missing option '--checkpoint'"),
+    (["trian"], "No such command 'trian'"),
+    (["--bogus"], "No such option: --bogus"),
+])
+def test_usage_errors_are_one_line_and_exit_2(runner, args: list[str], needle: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and needle in result.stderr
+    assert "╭" not in result.output  # no boxed panel
+
+
+def test_a_gzip_bomb_behind_a_plausible_header_costs_nothing(tmp_path: Path) -> None:
+    import gzip
+    import resource
+
+    from lenet_cli.data.idx import read_idx
+    from lenet_cli.errors import DataFormatError
+
+    header = bytes([0, 0, 0x08, 3]) + (10).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    bomb = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as handle:  # 7,840 bytes declared, 512 MiB of zeros inside
+        handle.write(header)
+        for _ in range(512):
+            handle.write(bytes(1 << 20))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DataFormatError, match="longer than its header says"):
+        read_idx(bomb)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB: nowhere near 512 MiB
+    huge = tmp_path / "huge.gz"
+    huge.write_bytes(gzip.compress(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3))
+    with pytest.raises(DataFormatError, match="declares"):
+        read_idx(huge)

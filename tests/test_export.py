@@ -223,3 +223,25 @@ def test_torchscript_and_safetensors_files_not_from_lenet_are_refused(runner, tm
         garbage.write_bytes(b"\x00garbage")
         result = runner.invoke(app, ["predict", image, "-c", str(garbage)])
         assert result.exit_code == 65 and "not a readable" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("damage", ["wrong-input-shape", "not-json", "missing-classes"])
+def test_onnx_files_with_damaged_lenet_metadata_are_bad_input(runner, tmp_path: Path, digit_files, damage: str) -> None:
+    from onnx import TensorProto, helper
+
+    shape = [1, 10] if damage == "wrong-input-shape" else [1, 1, 32, 32]
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["scores"])], "g",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, shape)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    metadata = {"format": "lenet-export", "model": "lenet5", "classes": [str(i) for i in range(10)],
+                "input_shape": [1, 32, 32], "normalization": {"mean": [0.1], "std": [0.3], "input_size": 32,
+                                                              "channels": 1}}
+    if damage == "missing-classes":
+        del metadata["classes"]
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value) if not (damage == "not-json" and key == "classes") else "[0, 1"
+    onnx.save(model, str(tmp_path / "damaged.onnx"))
+    result = runner.invoke(app, ["predict", str(digit_files[0][0]), "-c", str(tmp_path / "damaged.onnx")])
+    assert result.exit_code == 65 and result.stderr.count("\n") == 1, result.output

@@ -25,7 +25,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import InternalError, Interrupted, LenetError, from_os_error
+from ..errors import InternalError, Interrupted, LenetError, UsageError, from_os_error
 from .catalog import datasets_command, models_command
 from .console import print_error
 from .evaluate import eval_command
@@ -42,8 +42,10 @@ def guarded(invoke: Callable[[], Any]) -> Any:
     """Run ``invoke``; turn every failure into a LenetError with the right exit code."""
     try:
         return invoke()
-    except (typer.Exit, typer.Abort, typer.TyperException, LenetError):
-        raise  # click's own (usage errors, --help, exits) and ours already say what to do
+    except (typer.Exit, typer.Abort, LenetError):
+        raise  # exits, --help, and our own errors already say what to do
+    except typer.TyperException as exc:  # click's usage errors: one line too, not a boxed panel
+        raise _one_line(exc) from None
     except KeyboardInterrupt:
         raise _interrupted() from None
     except OSError as exc:
@@ -58,6 +60,15 @@ def guarded(invoke: Callable[[], Any]) -> Any:
         where = _write_crash_report(exc)
         raise InternalError(f"internal error (a bug, please report it): {type(exc).__name__}: "
                             f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}; {where}") from None
+
+
+def _one_line(exc: typer.TyperException) -> LenetError:
+    """A click usage error (unknown option, value out of range) as one line with its exit code (2)."""
+    context = getattr(exc, "ctx", None)
+    hint = f" (see: {context.command_path} --help)" if context is not None else ""
+    error = UsageError(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
+    error.exit_code = getattr(exc, "exit_code", 2)
+    return error
 
 
 def _interrupted() -> Interrupted:
@@ -84,6 +95,17 @@ def _write_crash_report(exc: BaseException) -> str:
 
 class LenetGroup(TyperGroup):
     """Turns every failure into one red line and the documented exit code (see ``guarded``)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        """Usage errors in the global options (``lenet --bogus``) are one line too."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except typer.TyperException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # plain `lenet`: the help, as asked
+                raise
+            error = _one_line(exc)
+            print_error(str(error))
+            raise typer.Exit(error.exit_code) from None
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:

@@ -53,14 +53,19 @@ class Onnx(ExportFormat):
     def load(self, path: Path) -> Loaded:
         session = _session(Path(path))
         metadata = read_onnx_metadata(session, Path(path))
+        _check_input(session, metadata, Path(path))
         static_batch = isinstance(session.get_inputs()[0].shape[0], int)
 
         def run(x: Any) -> Any:
-            if static_batch:  # exported with --static-batch: one image per run
-                import numpy as np
+            try:
+                if static_batch:  # exported with --static-batch: one image per run
+                    import numpy as np
 
-                return np.concatenate([session.run(["scores"], {"input": x[i : i + 1]})[0] for i in range(len(x))])
-            return session.run(["scores"], {"input": x})[0]
+                    return np.concatenate([session.run(["scores"], {"input": x[i : i + 1]})[0] for i in range(len(x))])
+                return session.run(["scores"], {"input": x})[0]
+            except Exception as exc:  # noqa: BLE001 - onnxruntime's own error types; the model is user input
+                raise DataFormatError(f"{path}: the model cannot run on its documented input "
+                                      f"({str(exc).strip().splitlines()[0][:160]})") from None
 
         return Loaded(run, metadata)
 
@@ -80,9 +85,27 @@ def _session(path: Path) -> Any:
         raise DataFormatError(f"{path}: not a readable ONNX model ({str(exc).splitlines()[0][:160]})") from None
 
 
+_REQUIRED = ("model", "classes", "normalization", "input_shape")
+
+
 def read_onnx_metadata(session: Any, path: Path) -> dict[str, Any]:
-    """The metadata ``lenet export`` stored in the model's metadata_props."""
+    """The metadata ``lenet export`` stored in the model's metadata_props; damaged metadata is exit 65."""
     props = session.get_modelmeta().custom_metadata_map
     if props.get("format") != json.dumps("lenet-export"):
         raise LenetError(f"{path}: an ONNX model, but not one written by `lenet export` (no lenet metadata)")
-    return {key: json.loads(value) for key, value in props.items()}
+    try:
+        metadata = {key: json.loads(value) for key, value in props.items()}
+    except ValueError as exc:
+        raise DataFormatError(f"{path}: its lenet metadata is not valid JSON ({exc})") from None
+    missing = [key for key in _REQUIRED if key not in metadata]
+    if missing:
+        raise DataFormatError(f"{path}: its lenet metadata lacks {', '.join(missing)}")
+    return metadata
+
+
+def _check_input(session: Any, metadata: dict[str, Any], path: Path) -> None:
+    """The graph's input must be the N x C x S x S the metadata describes."""
+    shape = list(session.get_inputs()[0].shape)
+    if len(shape) != 4 or shape[1:] != list(metadata["input_shape"]):
+        raise DataFormatError(f"{path}: the graph takes input of shape {shape}, but its metadata describes "
+                              f"N x {' x '.join(map(str, metadata['input_shape']))}")
