@@ -171,6 +171,28 @@ def test_image_folder_dataset(tmp_path: Path) -> None:
     assert data.labels.tolist() == [0, 0, 1, 1, 1]
 
 
+def test_image_folder_notes_what_its_owner_should_know(runner, tmp_path: Path) -> None:
+    from lenet_cli.cli.app import app
+
+    _write_folder(tmp_path)
+    (tmp_path / "train" / "bird").mkdir()  # a class without images
+    (tmp_path / "test" / "fish").mkdir()  # not a class of train
+    Image.new("L", (20, 20), 90).save(tmp_path / "test" / "fish" / "0.png")
+    data = get_dataset(f"folder:{tmp_path}", "test")
+    assert data.spec.classes == ("bird", "cat", "dog") and len(data) == 4  # the fish is left out
+    assert any("no images for class(es) bird" in note for note in data.notes)
+    assert any("fish are not classes of the train split" in note for note in data.notes)
+    result = runner.invoke(app, ["train", "--dataset", f"folder:{tmp_path}", "--project", str(tmp_path / "runs"),
+                                 "--epochs", "1", "--threads", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "fish" in result.stderr and "bird" in result.stderr
+    single = tmp_path / "single"
+    for split in ("train", "test"):
+        (single / split / "only").mkdir(parents=True)
+        Image.new("L", (20, 20), 30).save(single / split / "only" / "0.png")
+    assert any("only one class" in note for note in get_dataset(f"folder:{single}", "train").notes)
+
+
 def test_image_folder_corrupt_file_is_named(tmp_path: Path) -> None:
     _write_folder(tmp_path)
     bad = tmp_path / "train" / "cat" / "broken.png"

@@ -201,6 +201,20 @@ def test_github_workflow_example_runs_the_recipe() -> None:
     assert any("upload-artifact" in step.get("uses", "") for step in steps)
 
 
+def test_github_workflow_example_passes_zizmor() -> None:
+    import shutil
+
+    zizmor = shutil.which("zizmor")
+    if zizmor is None:
+        pytest.skip("zizmor is not installed (it comes with the dev extra)")
+    workflow = REPO / "examples" / "ci" / "github-actions.yml"
+    done = subprocess.run([zizmor, "--offline", "--format", "plain", str(workflow)], capture_output=True, text=True)
+    assert done.returncode == 0 and "No findings" in done.stdout + done.stderr, done.stdout + done.stderr
+    uses = [step["uses"] for job in yaml.safe_load(workflow.read_text())["jobs"].values() for step in job["steps"]
+            if "uses" in step]
+    assert uses and all(len(use.partition("@")[2]) == 40 for use in uses)  # pinned to commit hashes
+
+
 def test_ci_recipe_stops_at_the_gate_with_exit_3(tmp_path: Path) -> None:
     data = write_mnist_files(tmp_path / "tiny")
     env = {

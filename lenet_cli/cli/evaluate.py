@@ -31,6 +31,8 @@ def eval_command(
     result = evaluate_checkpoint(checkpoint, dataset=dataset, split=split, data_dir=data_dir,
                                  offline=True if offline else None, topk=topk)
     report = result.report
+    for note in result.notes:
+        err().print(f"warning: {note}", style="yellow", markup=False, highlight=False)
     plots = [plot / "confusion.png", plot / "mistakes.png"] if plot else []
     if as_json:
         print_json({"checkpoint": str(checkpoint), "dataset": result.dataset, "split": split,

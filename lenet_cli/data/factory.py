@@ -39,6 +39,7 @@ class Dataset:
     spec: DatasetSpec
     split: str
     source: str  # where the data was read from, for logs and run records
+    notes: list[str] = field(default_factory=list)  # things worth a warning (empty classes, ...), not errors
     _fingerprint: str | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -266,5 +267,23 @@ def _load_image_folder(directory: Path, split: str) -> Dataset:
     images = images.transpose(0, 3, 1, 2) if colour else images
     labels = np.array([label for _, label in paths], dtype=np.int64)
     spec = _custom_spec(f"folder:{directory}", classes, images)
-    return _as_dataset(np.ascontiguousarray(images), labels, spec, split, str(split_dir))
+    dataset = _as_dataset(np.ascontiguousarray(images), labels, spec, split, str(split_dir))
+    dataset.notes = _folder_notes(split_dir, classes, labels)
+    return dataset
+
+
+def _folder_notes(split_dir: Path, classes: tuple[str, ...], labels: np.ndarray) -> list[str]:
+    """What a folder dataset's owner should hear: one class only, empty classes, folders that are no class."""
+    notes = []
+    if len(classes) == 1:
+        notes.append(f"{split_dir.parent}: only one class ({classes[0]}); every prediction will be {classes[0]}")
+    counts = np.bincount(labels, minlength=len(classes))
+    empty = [name for name, count in zip(classes, counts) if count == 0]
+    if empty:
+        notes.append(f"{split_dir}: no images for class(es) {', '.join(empty)}")
+    unknown = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and p.name not in classes)
+    if unknown:
+        notes.append(f"{split_dir}: folder(s) {', '.join(unknown)} are not classes of the train split; "
+                     "their images are left out")
+    return notes
 

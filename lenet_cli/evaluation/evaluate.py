@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,6 +46,7 @@ class CheckpointEvaluation:
     images: torch.Tensor  # uint8, as loaded
     labels: torch.Tensor
     probabilities: torch.Tensor  # softmax of the logits
+    notes: list[str] = field(default_factory=list)  # the dataset's warnings (empty classes, ...)
 
     def most_confident_mistakes(self, limit: int = 48) -> "Mistakes":
         """The wrongly classified images, most confident first (at most ``limit``)."""
@@ -105,4 +106,5 @@ def evaluate_checkpoint(
     x = to_model_input(data.images, Normalization.from_dict(checkpoint["normalization"]))
     logits = predict_logits(model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last))
     report = classification_report(logits, data.labels, list(checkpoint["classes"]), topk)
-    return CheckpointEvaluation(report, name, split, str(path), data.images, data.labels, logits.softmax(1))
+    return CheckpointEvaluation(report, name, split, str(path), data.images, data.labels, logits.softmax(1),
+                                list(data.notes))

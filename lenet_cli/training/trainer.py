@@ -334,6 +334,8 @@ def _wrap_model(run: Run) -> torch.nn.Module:
 
 def _loop(run: Run, state: TrainState) -> TrainResult:
     """Epochs until the planned end, an early stop, or a stop request."""
+    for note in (note for dataset in run.datasets for note in dataset.notes):
+        run.on_event("warning", {"message": note})
     run.on_event("start", _start_payload(run, state))
     run.started = time.perf_counter()
     run.model.train()
