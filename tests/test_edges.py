@@ -376,3 +376,32 @@ def test_a_gzip_bomb_behind_a_plausible_header_costs_nothing(tmp_path: Path) -> 
     huge.write_bytes(gzip.compress(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3))
     with pytest.raises(DataFormatError, match="declares"):
         read_idx(huge)
+
+
+def test_unreadable_idx_files_and_an_unwritable_cache_are_one_line(runner, tmp_path: Path, monkeypatch) -> None:
+    from lenet_cli.data import idx as idx_module
+
+    data = write_mnist_files(tmp_path / "data")
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(idx_module, "open", refuse, raising=False)
+    result = runner.invoke(app, ["train", "--dataset", f"idx:{data}", "--project", str(tmp_path)])
+    assert result.exit_code == 77 and "Permission denied" in result.stderr and result.stderr.count("\n") == 1
+    monkeypatch.delattr(idx_module, "open")  # reads work again; the test's other patches (no network) stay
+    blocker = tmp_path / "cache-is-a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    result = runner.invoke(app, ["train", "--dataset", "kmnist", "--project", str(tmp_path)])
+    assert result.exit_code == 69 and "is not writable" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_odd_paths_are_one_line_each(runner, tmp_path: Path) -> None:
+    long_name = "x" * 300
+    result = runner.invoke(app, ["predict", str(tmp_path / f"{long_name}.png")])
+    assert result.exit_code in (66, 73) and "Traceback" not in result.output
+    result = runner.invoke(app, ["train", "--project", str(tmp_path / long_name), "--epochs", "1"])
+    assert result.exit_code == 73 and "File name too long" in result.stderr and result.stderr.count("\n") == 1
+    result = runner.invoke(app, ["predict", "-"], input=f"{tmp_path}/a\0b.png\n")
+    assert result.exit_code == 66 and "no such file" in result.stderr and "Traceback" not in result.output

@@ -37,8 +37,14 @@ def download(spec: DatasetSpec) -> Path:
         raise DataUnavailable(f"Dataset {spec.name!r} cannot be downloaded; put its files in --data-dir")
     dataset_class = getattr(tv_datasets, spec.torchvision_class)
     root = cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".download-{spec.name}-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".download-{spec.name}-", dir=root))
+    except OSError as exc:
+        raise DataUnavailable(
+            f"Cannot download {spec.name!r}: the cache {root} is not writable ({exc.strerror or exc}); set "
+            f"XDG_CACHE_HOME to a writable directory, or put {expected_files_hint(spec)} in a directory and "
+            "pass --data-dir DIR") from None
     try:
         # torchvision print()s progress; keep stdout clean for --json.
         with contextlib.redirect_stdout(sys.stderr):
