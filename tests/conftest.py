@@ -116,3 +116,16 @@ def tiny_disk(tmp_path: Path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def wait_until(ready, proc: subprocess.Popen, timeout: float = 120.0, what: str = "the process") -> None:
+    """Poll ``ready()`` while ``proc`` runs; fail with its stderr if it ends first, or on timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} ended first: {proc.stderr.read() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)

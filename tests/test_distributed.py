@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import REPO, write_mnist_files
+from conftest import REPO, wait_until, write_mnist_files
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 
@@ -74,10 +73,7 @@ def test_sigterm_saves_a_checkpoint_that_resumes_exactly(tmp_path: Path) -> None
             "--batch-size", "8", "--epochs", "30", "--seed", "4", "--threads", "1", "--quiet", "--nproc", "2"]
     proc = subprocess.Popen([*base, "--name", "cut"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=ENV, cwd=REPO)
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "cut" / "metrics.csv").exists():
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "timeout"
-        time.sleep(0.05)
+    wait_until((tmp_path / "cut" / "metrics.csv").exists, proc, what="the first epoch")
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, stderr

@@ -10,13 +10,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import REPO, write_mnist_files
+from conftest import REPO, wait_until, write_mnist_files
 from lenet_cli.cli import catalog
 from lenet_cli.cli.app import app
 from lenet_cli.inference.loading import BUNDLED_WEIGHTS
@@ -131,10 +130,7 @@ def test_resume_with_fewer_epochs_than_done_is_a_usage_error(runner, data: str, 
 
 def test_an_interrupted_json_run_still_prints_its_document(data: str, tmp_path: Path) -> None:
     proc = _train_process(data, tmp_path, "--epochs", "60", "--batch-size", "8", "--json", "--name", "cut")
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "cut" / "metrics.csv").exists():
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "timeout"
-        time.sleep(0.05)
+    wait_until((tmp_path / "cut" / "metrics.csv").exists, proc, what="the first epoch")
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
@@ -297,10 +293,7 @@ def test_eval_report_survives_a_full_disk_for_plots(runner, tiny_disk: Path) -> 
 
 def test_a_run_killed_before_its_first_checkpoint_does_not_block_its_name(data: str, tmp_path: Path) -> None:
     proc = _train_process(data, tmp_path, "--epochs", "5000", "--batch-size", "8", "--name", "again")
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "again" / "config.toml").exists():
-        assert time.monotonic() < deadline and proc.poll() is None, "timeout"
-        time.sleep(0.01)
+    wait_until((tmp_path / "again" / "config.toml").exists, proc, what="the run directory")
     busy = _train_process(data, tmp_path, "--epochs", "1", "--name", "again")  # while the first still trains
     assert busy.wait(timeout=120) == 2 and "in use by another lenet train process" in busy.stderr.read()
     proc.kill()
@@ -330,10 +323,8 @@ def test_a_signal_during_export_leaves_nothing(tmp_path: Path, sig: int, code: i
     (tmp_path / ".m.onnx.zzzzzzzz.tmp").write_bytes(b"left by an earlier kill")
     proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", "export", "-f", "onnx", "-o", str(tmp_path / "m.onnx")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".m.onnx.*.tmp")) or (tmp_path / ".m.onnx.zzzzzzzz.tmp").exists():
-        assert time.monotonic() < deadline and proc.poll() is None, "export ended before it could be interrupted"
-        time.sleep(0.01)
+    wait_until(lambda: list(tmp_path.glob(".m.onnx.*.tmp")) and not (tmp_path / ".m.onnx.zzzzzzzz.tmp").exists(),
+               proc, 60, "the export's temp file")
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr
