@@ -16,6 +16,8 @@ __all__ = ["out", "err", "print_json", "print_error"]
 
 def out() -> Console:
     """Console on stdout (results). Created per call so test runners' redirection is honoured."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): the result would vanish without a word
+        raise IOFailure("stdout is closed; nowhere to print the result")
     return Console(file=sys.stdout, highlight=False)
 
 
