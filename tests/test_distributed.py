@@ -40,8 +40,10 @@ def _close(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 
 def test_two_processes_train_the_same_model_as_one(data: str, tmp_path: Path) -> None:
-    one = _train(data, tmp_path, "--epochs", "2", "--name", "one")
-    two = _train(data, tmp_path, "--epochs", "2", "--name", "two", "--nproc", "2", quiet=False)
+    # 96 images in whole batches of 32 (no validation split): the ranks' sums match the single process's exactly;
+    # a ragged last batch only agrees to rounding, which AdamW on 96 images amplifies over the epochs
+    one = _train(data, tmp_path, "--epochs", "2", "--name", "one", "--val-split", "0")
+    two = _train(data, tmp_path, "--epochs", "2", "--name", "two", "--nproc", "2", "--val-split", "0", quiet=False)
     assert one.returncode == 0, one.stderr
     assert two.returncode == 0, two.stderr
     assert len(two.stdout.strip().splitlines()) == 1  # rank 0 alone reports

@@ -180,6 +180,9 @@ def test_output_to_a_full_or_closed_stdout_is_exit_74(tmp_path: Path) -> None:
                           stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO,
                           preexec_fn=lambda: os.close(1))
     assert done.returncode == 74 and "stdout is closed" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "lenet_cli", "models"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 74 and "stdout is closed" in done.stderr  # a table, too, is not lost silently
 
 
 def test_idx_classes_come_from_both_splits(runner, tmp_path: Path) -> None:
@@ -396,3 +399,23 @@ def test_odd_paths_are_one_line_each(runner, tmp_path: Path) -> None:
     assert result.exit_code == 73 and "File name too long" in result.stderr and result.stderr.count("\n") == 1
     result = runner.invoke(app, ["predict", "-"], input=f"{tmp_path}/a\0b.png\n")
     assert result.exit_code == 66 and "no such file" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("line, needle", [
+    ('epochs = "three"', 'epochs = "three" must be a whole number'),
+    ("batch-size = 1.5", "batch-size = 1.5 must be a whole number"),
+    ('deterministic = "no"', 'deterministic = "no" must be true or false'),
+    ("epochs = true", "epochs = true must be a whole number"),
+    ("dataset = 5", "dataset = 5 must be a string"),
+    ("lr = { value = 1 }", "lr = a table must be a number"),
+    ("learning-rate = 0.1", "unknown option 'learning-rate'; did you mean 'lr'?"),
+    ("lerning-rate = 0.1", "unknown option 'lerning-rate'; did you mean 'lr'?"),
+    ("epoks = 3", "unknown option 'epoks'; did you mean 'epochs'?"),
+    ("epochs = 0", "--epochs must be at least 1"),
+])
+def test_config_file_values_are_checked_like_the_command_line(runner, tmp_path: Path, line: str, needle: str) -> None:
+    config = tmp_path / "train.toml"
+    config.write_text(f"[train]\n{line}\n")
+    result = runner.invoke(app, ["train", "--config", str(config), "--project", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and needle in result.stderr and result.stderr.count("\n") == 1, result.output
+    assert not (tmp_path / "runs").exists()

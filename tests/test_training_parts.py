@@ -29,6 +29,9 @@ def test_epoch_sums_add_up_per_image() -> None:
     sums = _state().sums
     assert (sums.loss, sums.correct, sums.seen) == (3.0, 5, 8)  # 0.5 * 4 + 0.25 * 4
     assert EpochSums.from_list(sums.to_list()) == sums
+    sums.add(1.0, 1, 2, objective=1.5)
+    assert (sums.loss, sums.objective) == (5.0, 6.0)
+    assert EpochSums.from_list([3.0, 5, 8, 1.5]) == EpochSums(3.0, 5, 8, 1.5, 3.0)  # a checkpoint from before
 
 
 def test_state_round_trips_through_a_snapshot() -> None:
@@ -39,7 +42,7 @@ def test_state_round_trips_through_a_snapshot() -> None:
     state.step = 3
     other_rank = augment_generator(5, rank=0).get_state()
     saved = state.snapshot(steps_per_epoch=10, rng_states=[other_rank, state.augment_rng.get_state()], world_size=2)
-    assert saved["position"] == {"epoch": 1, "step": 3, "global_step": 13, "sums": [2.0, 1, 2, 0.0]}
+    assert saved["position"] == {"epoch": 1, "step": 3, "global_step": 13, "sums": [2.0, 1, 2, 0.0, 2.0]}
     restored = TrainState.restore(saved, rank=1)
     assert (restored.epoch, restored.step, restored.sums, restored.best) == (1, 3, state.sums, state.best)
     assert restored.history == state.history and restored.history is not state.history
@@ -116,3 +119,52 @@ def test_train_restores_the_global_torch_settings(tmp_path: Path) -> None:
                               deterministic=not deterministic))
     assert torch.get_num_threads() == threads
     assert torch.are_deterministic_algorithms_enabled() == deterministic
+
+
+def test_validation_split_is_stratified_and_a_function_of_the_seed() -> None:
+    labels = torch.arange(10).repeat_interleave(torch.arange(10, 110, 10))  # 10, 20, ..., 100 images a class
+    val, train = recipe.split_validation(labels, 0.1, seed=3)
+    assert torch.bincount(labels[val]).tolist() == list(range(1, 11))  # a tenth of every class
+    assert sorted(torch.cat([val, train]).tolist()) == list(range(len(labels)))  # disjoint, nothing lost
+    assert torch.equal(val, recipe.split_validation(labels, 0.1, seed=3)[0])
+    assert not torch.equal(val, recipe.split_validation(labels, 0.1, seed=4)[0])
+    none, everything = recipe.split_validation(labels, 0.0, seed=3)
+    assert len(none) == 0 and torch.equal(everything, torch.arange(len(labels)))
+
+
+def test_lr_range_matches_the_schedules() -> None:
+    for scheduler in ("onecycle", "cosine", "step", "none"):
+        config = TrainConfig(scheduler=scheduler, lr=0.02)
+        optimizer = recipe.make_optimizer(config, torch.nn.Linear(2, 2))
+        schedule = recipe.make_scheduler(config, optimizer, 40)
+        rates = [optimizer.param_groups[0]["lr"]]
+        for _ in range(40):
+            optimizer.step()
+            schedule.step()
+            rates.append(optimizer.param_groups[0]["lr"])
+        assert recipe.lr_range(config) == pytest.approx((max(rates), min(rates)), abs=1e-12), scheduler  # ends lowest
+
+
+def test_without_a_validation_split_nothing_is_chosen(tmp_path: Path) -> None:
+    data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=16)}"
+    result = trainer.train(TrainConfig(dataset=data, project=str(tmp_path), epochs=2, batch_size=16, seed=1,
+                                       val_split=0.0, threads=1))
+    assert result.best_epoch is None and result.best_checkpoint is None and not (result.run_dir / "best.pt").exists()
+    assert result.last_checkpoint.exists() and result.test_accuracy == result.history[-1]["test_acc"]
+    with pytest.raises(Exception, match="--patience stops on the validation split"):
+        TrainConfig(val_split=0.0, patience=2).validate()
+
+
+def test_resume_says_when_the_schedule_is_replanned(runner, tmp_path: Path) -> None:
+    from lenet_cli.cli.app import app
+
+    data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=16)}"
+    first = runner.invoke(app, ["train", "--dataset", data, "--project", str(tmp_path), "--epochs", "1",
+                                "--batch-size", "16", "--threads", "1", "--quiet"])
+    assert first.exit_code == 0, first.output
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path / "exp" / "last.pt"), "--epochs", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    # 59 training images (5 held out): 4 steps an epoch
+    assert "--epochs 3 (was 1): the onecycle schedule is re-planned over 12 steps and continues at step 4; " \
+           "peak lr 0.01, final lr 4e-08" in result.stderr
+    assert "ignored when resuming" not in result.stderr  # --json is not a training option

@@ -56,6 +56,9 @@ class TrainProgress:
             return
         if not self.enabled:
             return
+        if kind == "note":
+            self.console.print(payload["message"], markup=False, highlight=False, soft_wrap=True)
+            return
         if kind == "start":
             resumed = f", resuming at epoch {payload['start_epoch'] + 1} step {payload['start_step']}" \
                 if payload["start_epoch"] or payload["start_step"] else ""

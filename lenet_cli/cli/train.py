@@ -70,8 +70,8 @@ def train_command(
     loss: Annotated[str, typer.Option(help=f"{_choices('loss')}; auto: the model's own (eq9 for lenet5-classic, else cross-entropy).")] = _DEFAULT.loss,
     label_smoothing: Annotated[float, typer.Option(help="Cross-entropy label smoothing.")] = _DEFAULT.label_smoothing,
     augment: Annotated[str, typer.Option(help=f"{_choices('augment')} (random affine distortions, batched).")] = _DEFAULT.augment,
-    val_split: Annotated[float, typer.Option(help="Fraction of train held out; best checkpoint and early stopping use it.")] = _DEFAULT.val_split,
-    patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without improvement.")] = None,
+    val_split: Annotated[float, typer.Option(help="Fraction of train held out, per class, to choose best.pt and stop early; 0: none (no best.pt).", show_default="1/12: 5,000 of MNIST's 60,000")] = _DEFAULT.val_split,
+    patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without a better validation accuracy.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
     device: DeviceOption = _DEFAULT.device,
@@ -82,12 +82,12 @@ def train_command(
     project: Annotated[str, typer.Option(help="Parent directory of runs.")] = _DEFAULT.project,
     name: Annotated[Optional[str], typer.Option(help="Run directory name (default: exp, exp2, ...).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run saved in this last.pt.")] = None,
-    fail_under: Annotated[Optional[float], typer.Option(help="Exit 3 if final test accuracy (0..1) is below.")] = None,
+    fail_under: Annotated[Optional[float], typer.Option(help="Exit 3 if the last epoch's test accuracy (0..1) is below.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any of these options.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout at the end.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Train a model, evaluating on the test split after every epoch; writes a run directory."""
+    """Train a model; validation chooses best.pt, the test split is measured every epoch for the record."""
     if nproc is not None and nproc > 1:
         raise typer.Exit(_launch(nproc))
     from ..training.trainer import train
@@ -116,15 +116,15 @@ def train_command(
         _print_summary(result)
     if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
         measured = "unknown" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
-        raise QualityGateFailed(f"Test accuracy {measured} is below --fail-under {cfg.fail_under}")
+        raise QualityGateFailed(f"Test accuracy {measured} (last epoch, last.pt) is below --fail-under {cfg.fail_under}")
 
 
 def _resolve_config(ctx: typer.Context, config_file: Path | None) -> tuple[TrainConfig, set[str]]:
     """The run's TrainConfig: typed options beat the --config file, which beats the defaults.
 
-    Also returns the names set explicitly (typed or in the file), which a resume checks.
+    Also returns the training options set explicitly (typed or in the file), which a resume checks.
     """
-    given = given_on_command_line(ctx)
+    given = given_on_command_line(ctx) & {f.name for f in fields(TrainConfig)}
     from_file = load_toml(config_file) if config_file else {}
     values = dict(from_file)
     for f in fields(TrainConfig):
@@ -161,10 +161,13 @@ def _print_summary(result: Any) -> None:
     table.add_column("value", justify="right")
     table.add_row("epochs", str(result.epochs))
     if result.test_accuracy is not None:
-        table.add_row("test accuracy", f"{result.test_accuracy:.2%}")
-        table.add_row("test loss", f"{result.test_loss:.4f}")
+        table.add_row("test accuracy (last epoch)", f"{result.test_accuracy:.2%}")
+        table.add_row("test loss (last epoch)", f"{result.test_loss:.4f}")
     if result.best_epoch is not None:
-        table.add_row("best epoch", f"{result.best_epoch} (test accuracy {result.best_test_accuracy:.2%})")
+        table.add_row("best epoch (on validation)", f"{result.best_epoch}: validation {result.best_val_accuracy:.2%}, "
+                      f"test {result.best_test_accuracy:.2%}")
+    elif result.epochs:
+        table.add_row("best epoch", "none: no validation split (--val-split 0), so no best.pt; last.pt is the result")
     table.add_row("seed", str(result.seed))
     table.add_row("time", f"{result.seconds:.1f} s")
     for label, path in (("best checkpoint", result.best_checkpoint), ("last checkpoint", result.last_checkpoint)):

@@ -46,7 +46,7 @@ class TrainConfig:
     loss: str = "auto"  # auto (the model's own) | cross-entropy | eq9 | mse (the last two: RBF outputs only)
     label_smoothing: float = 0.1  # cross-entropy label smoothing (curbs over-confidence on long runs)
     augment: str = "none"  # none | affine (the paper's random distortions, batched)
-    val_split: float = 0.0  # fraction of train held out for model selection and early stopping
+    val_split: float = 1 / 12  # fraction of train held out (per class) to choose best.pt and stop early; 5,000 for MNIST
     patience: int | None = None  # stop after this many epochs without improvement
     seed: int | None = None  # None: chosen at random, always recorded
     deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
@@ -71,6 +71,8 @@ class TrainConfig:
             (0.0 <= self.label_smoothing < 1.0, "--label-smoothing must be in [0, 1)"),
             (self.weight_decay >= 0, "--weight-decay must not be negative"),
             (self.patience is None or self.patience >= 1, "--patience must be at least 1"),
+            (self.patience is None or self.val_split > 0,
+             "--patience stops on the validation split; it needs --val-split above 0 (the test split never chooses)"),
             (self.threads is None or self.threads >= 1, "--threads must be at least 1"),
             (self.fail_under is None or 0.0 <= self.fail_under <= 1.0, "--fail-under is a fraction in [0, 1]"),
         ]

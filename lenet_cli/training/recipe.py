@@ -12,8 +12,8 @@ from ..errors import LenetError
 from .config import TrainConfig
 
 __all__ = [
-    "resolve_device", "epoch_permutation", "make_optimizer", "make_scheduler", "replan_scheduler", "normalization",
-    "steps_per_epoch",
+    "resolve_device", "epoch_permutation", "split_validation", "make_optimizer", "make_scheduler", "replan_scheduler",
+    "lr_range", "normalization", "steps_per_epoch",
 ]
 
 
@@ -32,6 +32,49 @@ def resolve_device(name: str) -> torch.device:
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The order of epoch ``epoch``: a pure function of (seed, epoch), so a resume can rebuild it."""
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def split_validation(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(validation, training) indices: ``fraction`` of every class held out, chosen by the seed alone.
+
+    Stratified, so the validation split has the class balance of the training data;
+    both index lists are sorted (the data keeps its file order).
+    """
+    if fraction <= 0:
+        return torch.empty(0, dtype=torch.long), torch.arange(len(labels))
+    shuffled = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    by_class = shuffled[torch.argsort(labels[shuffled], stable=True)]  # grouped by class, random within each
+    counts = torch.bincount(labels).tolist()
+    starts = [sum(counts[:c]) for c in range(len(counts))]
+    held = [by_class[start : start + take] for start, take in zip(starts, _class_quotas(counts, fraction))]
+    val = torch.cat(held).sort().values if held else torch.empty(0, dtype=torch.long)
+    keep = torch.ones(len(labels), dtype=torch.bool)
+    keep[val] = False
+    return val, keep.nonzero().flatten()
+
+
+def _class_quotas(counts: list[int], fraction: float) -> list[int]:
+    """Images to hold out per class: ``round(fraction * total)`` in all, shared by largest remainder.
+
+    Rounding each class on its own would hold out nothing at all from a small dataset.
+    """
+    shares = [fraction * count for count in counts]
+    quotas = [int(share) for share in shares]
+    missing = round(fraction * sum(counts)) - sum(quotas)
+    by_remainder = sorted(range(len(counts)), key=lambda c: (quotas[c] - shares[c], c))
+    for c in by_remainder[:max(0, missing)]:
+        quotas[c] += 1
+    return quotas
+
+
+def lr_range(config: TrainConfig) -> tuple[float, float]:
+    """The peak and the final learning rate of ``config``'s schedule (``make_scheduler``'s constants)."""
+    final = {
+        "onecycle": config.lr / 25 / 1e4,  # OneCycleLR's div_factor and final_div_factor
+        "cosine": 0.0,
+        "step": config.lr * 0.01,  # two steps of x0.1
+    }.get(config.scheduler, config.lr)
+    return config.lr, final
 
 
 def steps_per_epoch(n: int, batch_size: int, world_size: int = 1) -> int:

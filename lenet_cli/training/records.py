@@ -22,7 +22,8 @@ except ImportError:  # Windows: no advisory locks; runs are still numbered apart
 __all__ = ["RunLock", "make_run_dir", "lock_run_dir", "write_metrics_csv", "write_run_record", "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = (
-    "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "seconds", "images_per_s",
+    "epoch", "train_loss", "train_acc", "train_objective", "val_loss", "val_acc", "test_loss", "test_acc", "lr",
+    "seconds", "images_per_s",
 )
 
 

@@ -25,23 +25,25 @@ def augment_generator(seed: int, rank: int = 0) -> torch.Generator:
 class EpochSums:
     """Running totals of the epoch in progress (saved mid-epoch so a resume continues them)."""
 
-    loss: float = 0.0  # training loss summed over images
+    loss: float = 0.0  # plain training loss (as validation and test are measured) summed over images
     correct: int = 0
     seen: int = 0
     seconds: float = 0.0  # training time already spent in this epoch before a resume
+    objective: float = 0.0  # the loss optimised (with label smoothing), summed over images
 
-    def add(self, loss: float, correct: int, count: int) -> None:
+    def add(self, loss: float, correct: int, count: int, objective: float | None = None) -> None:
         self.loss += loss * count
         self.correct += correct
         self.seen += count
+        self.objective += (loss if objective is None else objective) * count
 
     def to_list(self) -> list[float]:
-        return [self.loss, self.correct, self.seen, self.seconds]
+        return [self.loss, self.correct, self.seen, self.seconds, self.objective]
 
     @classmethod
     def from_list(cls, values: list[float]) -> "EpochSums":
-        loss, correct, seen, seconds = values
-        return cls(loss, int(correct), int(seen), seconds)
+        loss, correct, seen, seconds, *objective = values  # checkpoints before train_objective hold four
+        return cls(loss, int(correct), int(seen), seconds, objective[0] if objective else loss)
 
 
 @dataclass

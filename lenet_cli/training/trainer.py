@@ -54,8 +54,9 @@ class TrainResult:
     seed: int
     test_accuracy: float | None = None  # after the last completed epoch
     test_loss: float | None = None
-    best_epoch: int | None = None
-    best_test_accuracy: float | None = None
+    best_epoch: int | None = None  # chosen on the validation split; None without one
+    best_val_accuracy: float | None = None
+    best_test_accuracy: float | None = None  # of the best epoch, for the record (the test split never chooses)
     best_checkpoint: Path | None = None  # only files that were actually written
     last_checkpoint: Path | None = None
     seconds: float = 0.0
@@ -68,6 +69,7 @@ class TrainResult:
             "test_accuracy": self.test_accuracy,
             "test_loss": self.test_loss,
             "best_epoch": self.best_epoch,
+            "best_val_accuracy": self.best_val_accuracy,
             "best_test_accuracy": self.best_test_accuracy,
             "best_checkpoint": str(self.best_checkpoint) if self.best_checkpoint else None,
             "last_checkpoint": str(self.last_checkpoint) if self.last_checkpoint else None,
@@ -107,6 +109,7 @@ class Run:
     scaler: Any  # torch.amp.GradScaler, enabled for fp16 only
     loss_kind: str
     steps_per_epoch: int
+    eval_criterion: Callable  # the plain loss (no smoothing): validation, test and train_loss
     run_dir: Path = Path()
     model: torch.nn.Module | None = None  # raw_model, compiled and/or wrapped for DDP
     on_event: EventSink = lambda kind, payload: None
@@ -115,6 +118,7 @@ class Run:
     epoch_start: float = 0.0  # when the epoch in progress began, less the time it ran before a resume
     last_saved: bool = False  # whether last.pt has been written (or came with a resume)
     lock: RunLock | None = None  # rank 0's hold on the run directory while it trains
+    notes: list[str] = field(default_factory=list)  # said once training starts (e.g. a re-planned schedule)
 
     @property
     def last_path(self) -> Path:
@@ -258,24 +262,24 @@ def _build_run(config: TrainConfig, checkpoint: dict | None, resume: Path | None
         config, device, group, datasets, norm, model_args, splits, model, optimizer,
         scheduler=recipe.make_scheduler(config, optimizer, config.epochs * steps),
         scaler=torch.amp.GradScaler(device.type, enabled=config.amp == "fp16"),
-        loss_kind=loss_name(model, config.loss, config.model), steps_per_epoch=steps,
+        loss_kind=(kind := loss_name(model, config.loss, config.model)), steps_per_epoch=steps,
+        eval_criterion=make_criterion(kind),
     )
 
 
 def _load_splits(datasets: tuple[Any, Any], norm: Normalization, config: TrainConfig, device: torch.device) -> Splits:
     """Model input for train, validation (held out of train by the seed) and test, on ``device``."""
     train_set, test_set = datasets
-    x_all, y_all = to_model_input(train_set.images, norm), train_set.labels
-    n_val = int(round(len(y_all) * config.val_split))
-    split = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(config.seed))
-    val_idx, train_idx = split[:n_val].sort().values, split[n_val:].sort().values
-    # No copy of the largest tensor when nothing is held out.
-    x_train, y_train = (x_all[train_idx], y_all[train_idx]) if n_val else (x_all, y_all)
-    splits = Splits(
-        x_train.to(device, memory_format=LAYOUT), y_train.to(device),
-        x_all[val_idx].to(device, memory_format=LAYOUT), y_all[val_idx].to(device),
-        to_model_input(test_set.images, norm).to(device, memory_format=LAYOUT), test_set.labels.to(device),
-    )
+    images, labels = train_set.images, train_set.labels
+    val_idx, train_idx = recipe.split_validation(labels, config.val_split, config.seed)
+
+    def model_input(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return to_model_input(x, norm).to(device, memory_format=LAYOUT), y.to(device)
+
+    # The split is taken on the uint8 images, a quarter of the float input's size: no float copy of it all.
+    train = model_input(images[train_idx], labels[train_idx]) if len(val_idx) else model_input(images, labels)
+    splits = Splits(*train, *model_input(images[val_idx], labels[val_idx]),
+                    *model_input(test_set.images, test_set.labels))
     if len(splits.y_train) == 0:
         raise UsageError("No training images left; lower --val-split")
     return splits
@@ -293,8 +297,12 @@ def _restore(run: Run, checkpoint: dict[str, Any], resume: Path | None) -> Train
     if checkpoint["config"]["epochs"] == config.epochs:
         run.scheduler.load_state_dict(checkpoint["scheduler"])
     else:  # a longer (or shorter) run: the schedule is re-planned and continues from here
-        run.scheduler = recipe.replan_scheduler(config, run.optimizer, config.epochs * run.steps_per_epoch,
-                                                checkpoint["position"]["global_step"])
+        total, done = config.epochs * run.steps_per_epoch, checkpoint["position"]["global_step"]
+        run.scheduler = recipe.replan_scheduler(config, run.optimizer, total, done)
+        peak, final = recipe.lr_range(config)
+        run.notes.append(f"--epochs {config.epochs} (was {checkpoint['config']['epochs']}): the {config.scheduler} "
+                         f"schedule is re-planned over {total} steps and continues at step {done}; "
+                         f"peak lr {peak:.3g}, final lr {final:.3g}")
     saved_world = checkpoint["rng"].get("world_size", 1)
     if saved_world != group.world_size:
         raise LenetError(f"{resume}: saved by {saved_world} process(es); resume it with the same "
@@ -336,6 +344,8 @@ def _loop(run: Run, state: TrainState) -> TrainResult:
     """Epochs until the planned end, an early stop, or a stop request."""
     for note in (note for dataset in run.datasets for note in dataset.notes):
         run.on_event("warning", {"message": note})
+    for note in run.notes:
+        run.on_event("note", {"message": note})
     run.on_event("start", _start_payload(run, state))
     run.started = time.perf_counter()
     run.model.train()
@@ -365,7 +375,8 @@ def _run_epoch(run: Run, state: TrainState) -> bool:
     config, group, splits = run.config, run.group, run.splits
     order = recipe.epoch_permutation(config.seed, state.epoch, len(splits.y_train)).to(run.device)
     run.epoch_start = time.perf_counter() - state.sums.seconds
-    criterion = make_criterion(run.loss_kind, config.label_smoothing)
+    smoothed = config.label_smoothing and run.loss_kind == "cross-entropy"  # the RBF losses take no smoothing
+    criterion = make_criterion(run.loss_kind, config.label_smoothing) if smoothed else run.eval_criterion
     background = ((torch.zeros(run.norm.channels) - torch.tensor(run.norm.mean)) / torch.tensor(run.norm.std)).to(run.device)
     while state.step < run.steps_per_epoch:
         idx = order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
@@ -391,6 +402,9 @@ def _step(run: Run, state: TrainState, xb: torch.Tensor, yb: torch.Tensor, crite
         logits = run.model(xb)
         loss = criterion(logits.float(), yb)
     loss_value = loss.item()
+    # The loss the test and validation splits are measured with (no label smoothing), from the same logits.
+    with torch.no_grad():
+        plain = loss_value if criterion is run.eval_criterion else run.eval_criterion(logits.float(), yb).item()
     (diverged,) = run.group.any(not math.isfinite(loss_value))  # every rank stops, or none
     if diverged:
         _diverged(run, state)
@@ -399,7 +413,7 @@ def _step(run: Run, state: TrainState, xb: torch.Tensor, yb: torch.Tensor, crite
     run.scaler.step(run.optimizer)
     run.scaler.update()
     run.scheduler.step()
-    state.sums.add(loss_value, int((logits.argmax(1) == yb).sum()), len(yb))
+    state.sums.add(plain, int((logits.argmax(1) == yb).sum()), len(yb), objective=loss_value)
     return loss_value
 
 
@@ -419,8 +433,8 @@ def _end_epoch(run: Run, state: TrainState) -> bool:
     train_seconds = time.perf_counter() - run.epoch_start
     row = _epoch_row(run, state, train_seconds)
     state.end_epoch(row)
-    monitored = row["val_acc"] if len(run.splits.y_val) else row["test_acc"]
-    improved = state.improve(monitored, row["test_acc"])
+    # Only the validation split chooses; without one there is no best epoch, only the last.
+    improved = row["val_acc"] is not None and state.improve(row["val_acc"], row["test_acc"])
     checkpoint = _snapshot(run, state)
     if run.group.is_main:
         if improved:
@@ -436,16 +450,15 @@ def _epoch_row(run: Run, state: TrainState, train_seconds: float) -> dict[str, A
     """The epoch's metrics: training sums, then test and validation evaluated, each rank on its shard."""
     group, splits = run.group, run.splits
     shard = slice(group.rank, None, group.world_size)
-    eval_criterion = make_criterion(run.loss_kind)
     sums = state.sums
-    totals = group.sum([sums.loss, sums.correct, sums.seen,
-                        *evaluate_sums(run.raw_model, splits.x_test[shard], splits.y_test[shard], eval_criterion),
-                        *evaluate_sums(run.raw_model, splits.x_val[shard], splits.y_val[shard], eval_criterion)])
-    train_totals, (test_loss, test_acc), val_totals = totals[:3], _means(totals[3:6]), _means(totals[6:9])
+    totals = group.sum([sums.loss, sums.correct, sums.seen, sums.objective,
+                        *evaluate_sums(run.raw_model, splits.x_test[shard], splits.y_test[shard], run.eval_criterion),
+                        *evaluate_sums(run.raw_model, splits.x_val[shard], splits.y_val[shard], run.eval_criterion)])
+    train_totals, (test_loss, test_acc), val_totals = totals[:4], _means(totals[4:7]), _means(totals[7:10])
     val_loss, val_acc = val_totals if len(splits.y_val) else (None, None)
     return {
         "epoch": state.epoch + 1, "train_loss": train_totals[0] / train_totals[2],
-        "train_acc": train_totals[1] / train_totals[2],
+        "train_acc": train_totals[1] / train_totals[2], "train_objective": train_totals[3] / train_totals[2],
         "val_loss": val_loss, "val_acc": val_acc, "test_loss": test_loss, "test_acc": test_acc,
         "lr": run.optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - run.epoch_start, 3),
         "images_per_s": round(train_totals[2] / train_seconds, 1),
@@ -506,13 +519,13 @@ def _finish(run: Run, state: TrainState, status: str) -> TrainResult:
 def _result(run: Run, state: TrainState, status: str) -> TrainResult:
     """What the caller reports, from the state as it stands."""
     last = state.history[-1] if state.history else {}
-    has_best = state.history and state.best.epoch is not None
+    best = state.best if state.history and state.best.epoch is not None else None
     return TrainResult(
         status, run.run_dir, len(state.history), run.config.seed,
         test_accuracy=last.get("test_acc"), test_loss=last.get("test_loss"),
-        best_epoch=state.best.epoch if state.history else None,
-        best_test_accuracy=state.best.test_acc if state.history else None,
-        best_checkpoint=run.best_path if has_best else None,
+        best_epoch=best.epoch if best else None, best_val_accuracy=best.metric if best else None,
+        best_test_accuracy=best.test_acc if best else None,
+        best_checkpoint=run.best_path if best else None,
         last_checkpoint=run.last_path if run.last_saved else None,
         seconds=time.perf_counter() - run.started, history=state.history, is_main=run.group.is_main,
     )
