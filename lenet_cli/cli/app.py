@@ -37,6 +37,8 @@ from .train import train_command
 
 __all__ = ["app", "main", "guarded"]
 
+_SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by main()'s handler, newest last
+
 
 def guarded(invoke: Callable[[], Any]) -> Any:
     """Run ``invoke``; turn every failure into a LenetError with the right exit code."""
@@ -57,9 +59,9 @@ def guarded(invoke: Callable[[], Any]) -> Any:
             raise _interrupted() from None
         if os.environ.get("LENET_DEBUG") == "1":
             raise
-        where = _write_crash_report(exc)
-        raise InternalError(f"internal error (a bug, please report it): {type(exc).__name__}: "
-                            f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}; {where}") from None
+        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise InternalError(f"internal error (a bug, please report it): {type(exc).__name__}: {first_line}; "
+                            f"{_write_crash_report(exc)}") from None
 
 
 def _one_line(exc: typer.TyperException) -> LenetError:
@@ -147,9 +149,6 @@ def _root(
     ] = None,
 ) -> None:
     """Train, evaluate, inspect, export and use LeNet-family networks on MNIST-like data."""
-
-
-_SIGNALS_RECEIVED: list[int] = []
 
 
 def _interrupt(signum: int, _frame: Any) -> None:
