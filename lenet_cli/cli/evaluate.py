@@ -13,6 +13,8 @@ from ..errors import QualityGateFailed, from_os_error
 from .console import err, out, print_json
 from .options import DataDirOption, JsonOption, OfflineOption
 
+PLOT_NAMES = ("confusion.png", "mistakes.png")  # what --plot writes, in this order
+
 
 def eval_command(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="A checkpoint written by `lenet train`.")],
@@ -33,7 +35,7 @@ def eval_command(
     report = result.report
     for note in result.notes:
         err().print(f"warning: {note}", style="yellow", markup=False, highlight=False)
-    plots = [plot / "confusion.png", plot / "mistakes.png"] if plot else []
+    plots = [plot / name for name in PLOT_NAMES] if plot else []
     if as_json:
         print_json({"checkpoint": str(checkpoint), "dataset": result.dataset, "split": split,
                     **report.to_dict(), "plots": [str(p) for p in plots]})
@@ -55,7 +57,7 @@ def _write_plots(result, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise from_os_error(exc, f"Cannot create plot directory {directory}") from None
-    confusion_path, mistakes_path = directory / "confusion.png", directory / "mistakes.png"
+    confusion_path, mistakes_path = (directory / name for name in PLOT_NAMES)
     draw_confusion_matrix(result.report.confusion, result.report.classes, confusion_path,
                           f"{result.dataset} {result.split}: accuracy {result.report.accuracy:.2%}")
     mistakes = result.most_confident_mistakes(48)

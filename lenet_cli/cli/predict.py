@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..data.images import IMAGE_SUFFIXES
-from ..checkpoint import atomic_write_bytes
 from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
 from .console import out, print_error, print_json
 from .options import CheckpointOption, PreprocessOption, ProjectOption
@@ -103,15 +102,13 @@ class PreprocessedSaver:
         self.failed = 0
 
     def __call__(self, index: int, path: Path, image) -> None:
-        import io
-
         from PIL import Image
 
+        from ..evaluation.plots import save_png
+
         target = self.directory / f"{index:05d}-{path.stem}.png"
-        buffer = io.BytesIO()
-        Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)).save(buffer, format="PNG")
         try:
-            atomic_write_bytes(target, buffer.getvalue())
+            save_png(Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)), target)
         except OSError as exc:
             self.failed += 1
             self.failure = self.failure or from_os_error(exc, f"Could not save {target}")

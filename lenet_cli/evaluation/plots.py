@@ -9,10 +9,11 @@ import numpy as np
 
 from ..checkpoint import atomic_write_bytes
 
-__all__ = ["draw_confusion_matrix", "draw_inspection", "draw_mistakes"]
+__all__ = ["draw_confusion_matrix", "draw_inspection", "draw_mistakes", "save_png"]
 
 
-def _save(image, path: Path) -> None:
+def save_png(image, path: Path) -> None:
+    """A Pillow image as a PNG file, through the one atomic writer."""
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     atomic_write_bytes(path, buffer.getvalue())
@@ -40,7 +41,7 @@ def draw_confusion_matrix(confusion: list[list[int]], classes: list[str], path: 
             draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour, outline=(220, 220, 220))
             if matrix[i, j] and cell >= 30:
                 draw.text((x0 + 3, y0 + cell // 2 - 6), str(int(matrix[i, j])), fill="black")
-    _save(image, path)
+    save_png(image, path)
 
 
 def draw_mistakes(images: np.ndarray, true: list[str], predicted: list[str], confidence: list[float],
@@ -52,7 +53,7 @@ def draw_mistakes(images: np.ndarray, true: list[str], predicted: list[str], con
     if count == 0:
         image = Image.new("RGB", (320, 40), "white")
         ImageDraw.Draw(image).text((10, 12), "no mistakes", fill="black")
-        _save(image, path)
+        save_png(image, path)
         return
     scale = 3
     h, w = images.shape[2] * scale, images.shape[3] * scale
@@ -68,7 +69,7 @@ def draw_mistakes(images: np.ndarray, true: list[str], predicted: list[str], con
         sheet.paste(tile.convert("RGB"), (x, y))
         draw.text((x, y + h + 2), f"{true[k][:6]}->{predicted[k][:6]}", fill=(180, 0, 0))
         draw.text((x, y + h + 14), f"p={confidence[k]:.2f}", fill="black")
-    _save(sheet, path)
+    save_png(sheet, path)
 
 
 def _shade(values: np.ndarray) -> np.ndarray:
@@ -150,4 +151,4 @@ def draw_inspection(inspection, path: Path) -> None:
     for label, tiles in rows:
         y = _paste_row(sheet, draw, label, tiles, y)
     _draw_output_bars(draw, inspection, y)
-    _save(sheet, path)
+    save_png(sheet, path)

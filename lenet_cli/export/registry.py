@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-__all__ = ["ExportFormat", "Loaded", "register_format", "get_format", "list_formats", "format_for_path"]
+__all__ = ["ExportFormat", "Loaded", "register_format", "torch_runner", "get_format", "list_formats", "format_for_path"]
 
 _FORMATS: dict[str, "ExportFormat"] = {}
 
@@ -57,6 +57,17 @@ class ExportFormat:
     def sidecar(self, path: Path, metadata: dict[str, Any]) -> tuple[Path, bytes] | None:
         """A second file written beside the export once it is verified (name and content), if any."""
         return None
+
+
+def torch_runner(module: "torch.nn.Module") -> Callable[["np.ndarray"], "np.ndarray"]:
+    """``Loaded.run`` for a model read back into PyTorch: NumPy in, NumPy out, no gradients."""
+    import torch
+
+    def run(x: "np.ndarray") -> "np.ndarray":
+        with torch.no_grad():
+            return module(torch.from_numpy(x)).numpy()
+
+    return run
 
 
 F = TypeVar("F", bound=type)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataFormatError, LenetError
-from .registry import ExportFormat, Loaded, register_format
+from .registry import ExportFormat, Loaded, register_format, torch_runner
 
 __all__ = ["Safetensors"]
 
@@ -30,7 +30,6 @@ class Safetensors(ExportFormat):
         return path.with_suffix(".json"), (json.dumps({**metadata, "weights": path.name}, indent=2) + "\n").encode()
 
     def load(self, path: Path) -> Loaded:
-        import torch
         from safetensors import SafetensorError, safe_open
         from safetensors.torch import load_file
 
@@ -48,9 +47,4 @@ class Safetensors(ExportFormat):
         model = get_model(metadata["model"], **metadata["model_args"])
         model.load_state_dict(weights, strict=True)
         model.eval()
-
-        def run(x: Any) -> Any:
-            with torch.no_grad():
-                return model(torch.from_numpy(x)).numpy()
-
-        return Loaded(run, metadata)
+        return Loaded(torch_runner(model), metadata)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataFormatError, LenetError
-from .registry import ExportFormat, Loaded, register_format
+from .registry import ExportFormat, Loaded, register_format, torch_runner
 
 __all__ = ["TorchScript"]
 
@@ -46,9 +46,4 @@ class TorchScript(ExportFormat):
             raise DataFormatError(f"{path}: not a readable TorchScript model ({str(exc).strip().splitlines()[0][:160]})") from None
         if not extra[_EXTRA]:
             raise LenetError(f"{path}: a TorchScript model, but not one written by `lenet export` (no lenet metadata)")
-
-        def run(x: Any) -> Any:
-            with torch.no_grad():
-                return module(torch.from_numpy(x)).numpy()
-
-        return Loaded(run, json.loads(extra[_EXTRA]))
+        return Loaded(torch_runner(module), json.loads(extra[_EXTRA]))
