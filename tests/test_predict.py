@@ -170,8 +170,8 @@ def test_save_preprocessed_writes_what_the_model_saw(runner, tmp_path: Path, dig
     Image.fromarray(_paper_digit(digits[0][0], size=300)).save(tmp_path / "in.png")
     result = runner.invoke(app, ["predict", str(tmp_path / "in.png"), "--save-preprocessed", str(tmp_path / "seen")])
     assert result.exit_code == 0, result.output
-    (saved,) = (tmp_path / "seen").iterdir()
-    seen = np.asarray(Image.open(saved))
+    assert sorted(p.name for p in (tmp_path / "seen").iterdir()) == ["00000-in.png", "00000-in.steps.png"]
+    seen = np.asarray(Image.open(tmp_path / "seen" / "00000-in.png"))
     assert seen.shape == (28, 28)
     assert seen[0].max() < 30 and seen.max() == 255  # light ink on black, full contrast
     ys, xs = np.nonzero(seen > 60)

@@ -11,7 +11,7 @@ from ..checkpoint import json_text
 from ..errors import IOFailure
 from ..training.distributed import is_main_process
 
-__all__ = ["out", "err", "print_json", "print_error"]
+__all__ = ["out", "err", "print_json", "print_error", "print_note"]
 
 
 def out() -> Console:
@@ -43,3 +43,9 @@ def print_error(message: str) -> None:
         return
     err().print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
 
+
+
+def print_note(message: str) -> None:
+    """One plain line of information on stderr: something the user may want to know, not a fault."""
+    if is_main_process():
+        err().print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ..data.images import IMAGE_SUFFIXES
 from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
-from .console import out, print_error, print_json
+from .console import out, print_error, print_json, print_note
 from .options import CheckpointOption, PreprocessOption, ProjectOption
 
 _GLOB_CHARS = set("*?[")
@@ -41,11 +41,12 @@ def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Ite
 def predict_command(
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Image files, directories, glob patterns, or - to read paths from stdin.")] = None,
     checkpoint: CheckpointOption = None,
+    number: Annotated[bool, typer.Option("--number", "-n", help="Read a row of digits as one whole number, digit by digit.")] = False,
     topk: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per input.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     preprocess: PreprocessOption = None,
-    save_preprocessed: Annotated[Optional[Path], typer.Option(help="Write what the model saw, as PNG, into this directory.")] = None,
+    save_preprocessed: Annotated[Optional[Path], typer.Option(help="Write what the model saw, and the steps that made it, as PNG into this directory.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subdirectories.")] = False,
     project: ProjectOption = Path("runs/train"),
 ) -> None:
@@ -60,24 +61,20 @@ def predict_command(
     predictor = load_predictor(resolve_checkpoint(checkpoint, project), preprocess)
     saver = PreprocessedSaver(save_preprocessed) if save_preprocessed is not None else None
     missing: list[str] = []
-    bad, rows = 0, []
-    writer = csv.writer(sys.stdout, lineterminator="\n") if as_csv else None
-    if writer:
-        writer.writerow(["path", "label", "class_name", "probability", "topk"])
     paths = expand_inputs(list(inputs), recursive, missing)
-    for item in predictor.predict_paths(paths, topk, on_prepared=saver):
+    report = Report(as_json, as_csv, number)
+    if number:
+        results = predictor.read_numbers(paths, on_prepared=saver)
+    else:
+        results = predictor.predict_paths(paths, topk, on_prepared=_noticing_rows(saver))
+    bad = 0
+    for item in results:
         if isinstance(item, Unreadable):
             print_error(item.message)
             bad += 1
-        elif as_json:
-            print_json(item.to_dict())
-        elif writer:
-            writer.writerow([item.path, item.label, item.class_name, f"{item.probability:.6f}",
-                             ";".join(f"{n}:{p:.6f}" for n, p in item.topk)])
         else:
-            rows.append(item)
-    if rows:
-        _print_table(rows)
+            report.add(item)
+    report.finish()
     for name in missing:
         print_error(f"{name}: no such file, directory or matching pattern")
     if missing:
@@ -88,8 +85,48 @@ def predict_command(
         saver.raise_if_failed()
 
 
+def _noticing_rows(saver: "PreprocessedSaver | None"):
+    """The on_prepared hook of single-digit predictions: saves (when asked) and notes a row of digits."""
+    def on_prepared(index: int, path: Path, image, stages: dict) -> None:
+        if stages.get("glyphs", 1) >= 2:
+            print_note(f"{path} seems to hold {stages['glyphs']} digits side by side; "
+                       "`lenet predict --number` reads them as one number")
+        if saver is not None:
+            saver(index, path, image, stages)
+
+    return on_prepared
+
+
+class Report:
+    """Prints predictions as a table (at the end), JSON Lines or CSV (as they come)."""
+
+    def __init__(self, as_json: bool, as_csv: bool, number: bool) -> None:
+        self.as_json, self.number, self.rows = as_json, number, []
+        self.writer = csv.writer(sys.stdout, lineterminator="\n") if as_csv else None
+        if self.writer:
+            self.writer.writerow(["path", "number", "probability", "digits"] if number else
+                                 ["path", "label", "class_name", "probability", "topk"])
+
+    def add(self, item) -> None:
+        if self.as_json:
+            print_json(item.to_dict())
+        elif self.writer and self.number:
+            self.writer.writerow([item.path, item.number, f"{item.probability:.6f}", ";".join(
+                f"{d['class_name']}:{d['probability']:.6f}@{','.join(map(str, d['box']))}" for d in item.digits)])
+        elif self.writer:
+            self.writer.writerow([item.path, item.label, item.class_name, f"{item.probability:.6f}",
+                                  ";".join(f"{n}:{p:.6f}" for n, p in item.topk)])
+        else:
+            self.rows.append(item)
+
+    def finish(self) -> None:
+        if self.rows:
+            _print_table(self.rows, self.number)
+
+
 class PreprocessedSaver:
-    """Writes each prepared image into a directory as NNNNN-name.png (atomically); a failed write is
+    """Writes what the model saw into a directory as NNNNN-name.png (NNNNN-name-K.png per digit of a
+    number) and the steps that made it as NNNNN-name.steps.png, atomically; a failed write is
     remembered, not raised, so the predictions are never lost to a picture."""
 
     def __init__(self, directory: Path) -> None:
@@ -101,14 +138,24 @@ class PreprocessedSaver:
         self.failure: LenetError | None = None
         self.failed = 0
 
-    def __call__(self, index: int, path: Path, image) -> None:
+    def __call__(self, index: int, path: Path, image, stages: dict) -> None:
         from PIL import Image
 
-        from ..evaluation.plots import save_png
+        from ..evaluation.plots import draw_preparation, save_png
 
-        target = self.directory / f"{index:05d}-{path.stem}.png"
+        stem = f"{index:05d}-{path.stem}"
+        inputs = {f"{stem}-{k + 1}.png": digit for k, digit in enumerate(stages["digits"])} if "digits" in stages \
+            else {f"{stem}.png": image}
+        for name, picture in inputs.items():
+            self._write(lambda target, picture=picture: save_png(Image.fromarray(
+                picture[0] if picture.shape[0] == 1 else picture.transpose(1, 2, 0)), target), name)
+        if "picture" in stages:
+            self._write(lambda target: draw_preparation({**stages, "model input": image}, target), f"{stem}.steps.png")
+
+    def _write(self, write, name: str) -> None:
+        target = self.directory / name
         try:
-            save_png(Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)), target)
+            write(target)
         except OSError as exc:
             self.failed += 1
             self.failure = self.failure or from_os_error(exc, f"Could not save {target}")
@@ -119,13 +166,21 @@ class PreprocessedSaver:
                                      "the predictions above are complete)")
 
 
-def _print_table(rows) -> None:
+def _print_table(rows, number: bool) -> None:
     table = Table()
     table.add_column("path", overflow="fold")
-    table.add_column("class")
-    table.add_column("probability", justify="right")
-    table.add_column("top-k")
-    for r in rows:
-        table.add_row(escape(r.path), escape(r.class_name), f"{r.probability:.2%}",
-                      escape(", ".join(f"{n} {p:.1%}" for n, p in r.topk)))
+    if number:
+        table.add_column("number")
+        table.add_column("probability", justify="right")
+        table.add_column("digits")
+        for r in rows:
+            table.add_row(escape(r.path), escape(r.number) or "(no digits found)", f"{r.probability:.2%}",
+                          escape(" ".join(f"{d['class_name']} {d['probability']:.0%}" for d in r.digits)))
+    else:
+        table.add_column("class")
+        table.add_column("probability", justify="right")
+        table.add_column("top-k")
+        for r in rows:
+            table.add_row(escape(r.path), escape(r.class_name), f"{r.probability:.2%}",
+                          escape(", ".join(f"{n} {p:.1%}" for n, p in r.topk)))
     out().print(table)

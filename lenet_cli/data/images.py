@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
+from .paper import components, find_ink
+from .segment import glyphs, significant
 
-__all__ = ["open_image", "prepare_mnist", "prepare_resize", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
+__all__ = ["open_image", "prepare_mnist", "prepare_number", "fit_and_centre", "prepare_resize", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
 PREPROCESS_MODES = ("mnist", "resize", "none")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm")
@@ -67,44 +69,89 @@ def _normalise_mode(img):
     return img.convert("RGBA" if "A" in mode else "RGB")  # CMYK, YCbCr, LAB, HSV, La, RGBa ...
 
 
-def _grey_with_alpha(img) -> np.ndarray:
-    """Grey levels 0..1; transparent areas become a background that contrasts with the ink."""
-    has_alpha = img.mode in ("LA", "RGBA")
-    grey = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    if not has_alpha:
-        return grey
-    alpha = np.asarray(img.getchannel("A"), dtype=np.float32) / 255.0
-    if alpha.min() > 0.98:
-        return grey
-    opaque = alpha > 0.5
-    ink_is_dark = not opaque.any() or float(grey[opaque].mean()) < 0.5
-    background = 1.0 if ink_is_dark else 0.0
-    return alpha * grey + (1.0 - alpha) * background
+WORKING_SIDE = 512  # larger pictures are reduced to this many pixels a side before looking for ink
 
 
-def prepare_mnist(img, out_size: int = 28, box: int = 20) -> np.ndarray:
-    """uint8 ``out_size`` x ``out_size``: light ink on black, the digit fitted in ``box`` and centred by mass."""
+def _rgb(img) -> tuple[np.ndarray, float]:
+    """Float RGB 0..1 at most WORKING_SIDE a side, and the factor back to the picture's pixels.
+
+    Transparent areas become a background that contrasts with the opaque ink.
+    """
     from PIL import Image
 
-    x = _grey_with_alpha(img)
-    h, w = x.shape
-    frame = max(1, min(h, w) // 20)
-    border = np.concatenate([x[:frame].ravel(), x[-frame:].ravel(), x[:, :frame].ravel(), x[:, -frame:].ravel()])
-    if float(np.median(border)) > 0.5:  # dark ink on light paper: MNIST is light on dark
-        x = 1.0 - x
-    x = _flatten_background(x)
-    # Otsu's threshold separates ink from paper even under uneven lighting and noise.
-    threshold = _otsu(x)
-    ink = x > threshold
-    paper = x[~ink]
-    if not ink.any() or paper.size == 0 or float(x[ink].mean()) - float(paper.mean()) < 0.1:
-        return np.zeros((out_size, out_size), np.uint8)  # no ink to speak of
-    low = float(np.median(paper)) + 3.0 * float(np.std(paper))  # above paper texture and noise
-    low = min(low, threshold)
-    high = max(float(np.percentile(x[ink], 95)), low + 1e-3)
-    x = np.clip((x - low) / (high - low), 0.0, 1.0)
-    rows, cols = _ink_span(ink.sum(1)), _ink_span(ink.sum(0))
-    crop = x[rows[0] : rows[1] + 1, cols[0] : cols[1] + 1]
+    has_alpha = img.mode in ("LA", "RGBA")
+    converted = img.convert("RGBA" if has_alpha else "RGB")
+    scale = 1.0
+    if max(converted.size) > WORKING_SIDE:
+        scale = max(converted.size) / WORKING_SIDE
+        converted = converted.resize((max(1, round(converted.width / scale)), max(1, round(converted.height / scale))),
+                                     Image.BOX)
+    array = np.asarray(converted, dtype=np.float32) / 255.0
+    if not has_alpha or array[..., 3].min() > 0.98:
+        return array[..., :3], scale
+    alpha, colour = array[..., 3:], array[..., :3]
+    opaque = alpha[..., 0] > 0.5
+    ink_is_dark = not opaque.any() or float(colour[opaque].mean()) < 0.5
+    return alpha * colour + (1.0 - alpha) * (1.0 if ink_is_dark else 0.0), scale
+
+
+def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = None) -> np.ndarray:
+    """uint8 ``out_size`` x ``out_size``: light ink on black, the digit fitted in ``box`` and centred by mass.
+
+    ``stages``, when given, receives the intermediate pictures (picture, ink, rules removed, crop) by
+    name, and ``glyphs``: how many digits side by side the picture seems to hold.
+    """
+    rgb, _ = _rgb(img)
+    ink = find_ink(rgb)
+    labels, pieces = components(ink.mask)
+    kept = significant(pieces, labels.shape)
+    region = _near(np.isin(labels, [p.label for p in kept])) if kept else np.zeros_like(ink.mask)
+    digit = np.where(region, ink.strength, 0.0)
+    if stages is not None:
+        stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength,
+                       "glyphs": len(glyphs(pieces, labels))})
+    if not kept:
+        return np.zeros((out_size, out_size), np.uint8)
+    x0, y0 = min(p.x0 for p in kept), min(p.y0 for p in kept)
+    x1, y1 = max(p.x1 for p in kept), max(p.y1 for p in kept)
+    return fit_and_centre(digit[y0:y1, x0:x1], ink.mask[y0:y1, x0:x1], out_size, box, stages)
+
+
+def prepare_number(img, out_size: int = 28, box: int = 20, stages: dict | None = None,
+                   ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """Each digit of a row, left to right: (uint8 ``out_size`` x ``out_size``, box in the picture's pixels)."""
+    rgb, scale = _rgb(img)
+    ink = find_ink(rgb)
+    labels, pieces = components(ink.mask)
+    if stages is not None:
+        stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength})
+    digits = []
+    for glyph in glyphs(pieces, labels):
+        x0, y0, x1, y1 = glyph.box
+        region = _near(np.isin(labels[y0:y1, x0:x1], glyph.labels))
+        crop = np.where(region, ink.strength[y0:y1, x0:x1], 0.0)
+        image = fit_and_centre(crop, ink.mask[y0:y1, x0:x1] & region, out_size, box)
+        digits.append((image, tuple(int(round(v * scale)) for v in glyph.box)))
+    return digits
+
+
+def _near(region: np.ndarray) -> np.ndarray:
+    """``region`` grown by a pixel: the soft edges of strokes belong to them."""
+    from PIL import Image, ImageFilter
+
+    grown = Image.fromarray(region.astype(np.uint8) * 255, "L").filter(ImageFilter.MaxFilter(3))
+    return np.asarray(grown) > 0
+
+
+def fit_and_centre(crop: np.ndarray, ink: np.ndarray, out_size: int = 28, box: int = 20,
+                   stages: dict | None = None) -> np.ndarray:
+    """One digit's ink strength (0..1, cropped to it) fitted into ``box`` and centred by mass, as MNIST was."""
+    from PIL import Image
+
+    if ink.any():  # strokes at full strength, as MNIST's are
+        crop = np.clip(crop / max(float(np.percentile(crop[ink], 90)), 1e-3), 0.0, 1.0)
+    if stages is not None:
+        stages["crop"] = crop
     ch, cw = crop.shape
     scale = box / max(ch, cw)
     nh, nw = max(1, round(ch * scale)), max(1, round(cw * scale))
@@ -119,45 +166,6 @@ def prepare_mnist(img, out_size: int = 28, box: int = 20) -> np.ndarray:
     canvas = np.zeros((out_size, out_size), np.float32)
     canvas[top : top + nh, left : left + nw] = small
     return np.clip(canvas, 0, 255).astype(np.uint8)
-
-
-def _flatten_background(x: np.ndarray, blocks: int = 4) -> np.ndarray:
-    """Subtract uneven lighting: each tile's paper level, smoothly interpolated between tiles.
-
-    Strokes are thin, so the lower quartile of a tile is its paper level even where ink is thick.
-    """
-    from PIL import Image
-
-    h, w = x.shape
-    if min(h, w) < 4 * blocks:
-        return x - float(np.median(x))
-    by, bx = h // blocks, w // blocks
-    tiles = x[: by * blocks, : bx * blocks].reshape(blocks, by, blocks, bx).transpose(0, 2, 1, 3)
-    levels = np.percentile(tiles.reshape(blocks, blocks, -1), 25, axis=2).astype(np.float32)
-    background = np.asarray(Image.fromarray(levels, "F").resize((w, h), Image.BILINEAR))
-    return np.clip(x - background, 0.0, 1.0)
-
-
-def _otsu(x: np.ndarray) -> float:
-    """The grey level (0..1) that best splits ``x`` into two classes (Otsu 1979)."""
-    hist = np.bincount(np.clip(x * 255, 0, 255).astype(np.int64).ravel(), minlength=256).astype(np.float64)
-    weight = np.cumsum(hist)
-    mean = np.cumsum(hist * np.arange(256))
-    total_weight, total_mean = weight[-1], mean[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (total_mean * weight - mean * total_weight) ** 2 / (weight * (total_weight - weight))
-    if np.isnan(between[:-1]).all():  # a single grey level: no split, no ink
-        return 1.0
-    return (int(np.nanargmax(between[:-1])) + 0.5) / 255.0
-
-
-def _ink_span(mass: np.ndarray) -> tuple[int, int]:
-    """First and last index holding the central 99 % of the ink (stray specks are ignored)."""
-    cumulative = np.cumsum(mass)
-    total = cumulative[-1]
-    start = int(np.searchsorted(cumulative, total * 0.005))
-    end = int(np.searchsorted(cumulative, total * 0.995))
-    return start, min(max(end, start), len(mass) - 1)
 
 
 def prepare_resize(img, size: tuple[int, int], channels: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..checkpoint import atomic_write_bytes
 
-__all__ = ["draw_confusion_matrix", "draw_inspection", "draw_mistakes", "save_png"]
+__all__ = ["draw_confusion_matrix", "draw_inspection", "draw_mistakes", "draw_preparation", "save_png"]
 
 
 def save_png(image, path: Path) -> None:
@@ -152,3 +152,52 @@ def draw_inspection(inspection, path: Path) -> None:
         y = _paste_row(sheet, draw, label, tiles, y)
     _draw_output_bars(draw, inspection, y)
     save_png(sheet, path)
+
+
+PREPARATION_STEPS = (("picture", "the picture"), ("ink", "ink found"), ("rules removed", "rules removed"),
+                     ("crop", "cropped"), ("model input", "what the model saw"))
+
+
+def draw_preparation(stages: dict, path: Path, height: int = 160) -> None:
+    """The steps from a picture to the model's input, side by side and labelled (``--save-preprocessed``).
+
+    ``stages`` holds float arrays (0..1; the picture H x W x 3, the others H x W) and the uint8
+    ``model input``, or for a number, ``digits``: each digit's input, drawn in a row.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=15)
+    panels = []
+    for key, title in PREPARATION_STEPS:
+        if key == "model input" and "digits" in stages:
+            panels.append((_digit_row([d[0] for d in stages["digits"]], height), "what the model saw"))
+        elif key in stages:
+            value = stages[key]
+            array = value if value.dtype == np.uint8 else (np.clip(value, 0.0, 1.0) * 255).astype(np.uint8)
+            picture = Image.fromarray(array[0] if array.ndim == 3 and array.shape[0] == 1 else array)
+            resample = Image.NEAREST if key == "model input" else Image.BILINEAR
+            scale = min(height / picture.height, 4 * height / picture.width)  # a long row of digits stays readable
+            size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+            panels.append((picture.convert("RGB").resize(size, resample), title))
+    gap = 12
+    sheet = Image.new("RGB", (sum(p.width + gap for p, _ in panels) + gap, height + 36), "white")
+    draw = ImageDraw.Draw(sheet)
+    x = gap
+    for panel, title in panels:
+        sheet.paste(panel, (x, 8))
+        draw.text((x, height + 12), title, fill="black", font=font)
+        x += panel.width + gap
+    save_png(sheet, path)
+
+
+def _digit_row(digits: list[np.ndarray], height: int):
+    """Each digit's uint8 input, enlarged to ``height``, in a row with thin gaps."""
+    from PIL import Image
+
+    if not digits:
+        return Image.new("RGB", (height, height), "black")
+    tiles = [Image.fromarray(d).resize((height, height), Image.NEAREST) for d in digits]
+    row = Image.new("RGB", (len(tiles) * (height + 4) - 4, height), "white")
+    for k, tile in enumerate(tiles):
+        row.paste(tile.convert("RGB"), (k * (height + 4), 0))
+    return row

@@ -13,11 +13,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..data.images import PREPROCESS_MODES, open_image, prepare_mnist, prepare_none, prepare_resize
+from ..data.images import PREPROCESS_MODES, open_image, prepare_mnist, prepare_none, prepare_number, prepare_resize
 from ..data.preprocess import Normalization
 from ..errors import DataFormatError, UsageError
 
-__all__ = ["Prediction", "Predictor", "Unreadable", "PREDICT_BATCH"]
+__all__ = ["Prediction", "NumberReading", "Predictor", "Unreadable", "PREDICT_BATCH"]
 
 PREDICT_BATCH = 256  # images per forward pass when predicting files
 
@@ -33,6 +33,19 @@ class Prediction:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "label": self.label, "class_name": self.class_name,
                 "probability": self.probability, "topk": [[name, p] for name, p in self.topk]}
+
+
+@dataclass
+class NumberReading:
+    """A row of digits read one by one: the number, and each digit's class, probability and box."""
+
+    path: str
+    number: str
+    probability: float  # of the whole number: the product of the digits' probabilities
+    digits: list[dict[str, Any]]  # class_name, label, probability, box [x0, y0, x1, y1] in the picture's pixels
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "number": self.number, "probability": self.probability, "digits": self.digits}
 
 
 @dataclass
@@ -65,15 +78,31 @@ class Predictor:
         if self.mode == "mnist" and not mnist_like:
             raise UsageError(f"--preprocess mnist needs a 1-channel model; this one takes {self.channels} channels")
 
-    def prepare(self, path: Path) -> np.ndarray:
-        """The uint8 C x H x W image the model will see (before normalisation)."""
+    def prepare(self, path: Path, stages: dict | None = None) -> np.ndarray:
+        """The uint8 C x H x W image the model will see (before normalisation); ``stages`` see mnist mode."""
         img = open_image(path)
         if self.mode == "mnist":
             side = self.image_size[0]
-            return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)))[None]
+            return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)[None]
         if self.mode == "resize":
             return prepare_resize(img, self.image_size, self.channels)
         return prepare_none(img, self.image_size, self.channels, path)
+
+    def read_number(self, path: Path, stages: dict | None = None) -> NumberReading:
+        """The digits written in a row in the picture at ``path``, read left to right."""
+        if self.mode != "mnist":
+            raise UsageError("--number reads handwritten digits; it needs --preprocess mnist and a 1-channel model")
+        side = self.image_size[0]
+        found = prepare_number(open_image(path), out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
+        if stages is not None:
+            stages["digits"] = [image[None] for image, _ in found]
+        if not found:
+            return NumberReading(str(path), "", 0.0, [])
+        predictions = self.predict(np.stack([image[None] for image, _ in found]), [str(path)] * len(found), 1)
+        digits = [{"class_name": p.class_name, "label": p.label, "probability": p.probability, "box": list(box)}
+                  for p, (_, box) in zip(predictions, found)]
+        return NumberReading(str(path), "".join(p.class_name for p in predictions),
+                             float(np.prod([p.probability for p in predictions])), digits)
 
     def scores(self, images: np.ndarray) -> np.ndarray:
         """The model's outputs (N x classes) for prepared uint8 N x C x H x W images."""
@@ -93,23 +122,25 @@ class Predictor:
         return results
 
     def predict_paths(self, paths: Iterable[Path], topk: int = 3, batch: int = PREDICT_BATCH,
-                      on_prepared: Callable[[int, Path, np.ndarray], None] | None = None,
+                      on_prepared: Callable[[int, Path, np.ndarray, dict], None] | None = None,
                       ) -> Iterator[Prediction | Unreadable]:
         """Predictions for image files in order, ``batch`` at a time; an unreadable file is reported at once.
 
-        ``on_prepared(index, path, image)`` sees each readable image as the model will (e.g. to save it).
+        ``on_prepared(index, path, image, stages)`` sees each readable image as the model will, and the
+        steps that made it (e.g. to save them, or to notice a row of digits).
         """
         images: list[np.ndarray] = []
         names: list[str] = []
         prepared = 0
         for path in paths:
+            stages: dict = {}
             try:
-                image = self.prepare(path)
+                image = self.prepare(path, stages)
             except DataFormatError as exc:
                 yield Unreadable(str(path), str(exc))
                 continue
             if on_prepared is not None:
-                on_prepared(prepared, path, image)
+                on_prepared(prepared, path, image, stages)
             prepared += 1
             images.append(image)
             names.append(str(path))
@@ -118,3 +149,18 @@ class Predictor:
                 images, names = [], []
         if images:
             yield from self.predict(np.stack(images), names, topk)
+
+    def read_numbers(self, paths: Iterable[Path],
+                     on_prepared: Callable[[int, Path, np.ndarray, dict], None] | None = None,
+                     ) -> Iterator[NumberReading | Unreadable]:
+        """``read_number`` for each file in order; an unreadable file is reported, the rest are read."""
+        for index, path in enumerate(paths):
+            stages: dict = {}
+            try:
+                reading = self.read_number(path, stages)
+            except DataFormatError as exc:
+                yield Unreadable(str(path), str(exc))
+                continue
+            if on_prepared is not None:
+                on_prepared(index, path, np.stack(stages.get("digits", [])), stages)
+            yield reading

@@ -1,0 +1,302 @@
+"""Finding the ink on real paper: coloured card, ruled and squared notebooks, pencil in bad light.
+
+The steps a person takes without noticing, in NumPy:
+
+1. estimate the paper, its colour and its lighting, tile by tile, and divide it out, so any
+   paper under any light becomes evenly white (``ink_strength``);
+2. measure each pixel's distance from that white in CIELAB, a perceptual colour space, so dark
+   pen on red card and chalk on a board are ink alike: polarity comes from the data;
+3. remove ruled and grid lines, long thin straight strokes that cross most of the picture,
+   while keeping the digit's strokes that cross them (``remove_rules``);
+4. label the connected pieces of ink (``components``), for cropping and for reading numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["InkMap", "Component", "find_ink", "ink_strength", "remove_rules", "components", "otsu"]
+
+_LOW_SIDE = 48  # the paper is estimated on a copy this many pixels on its short side
+_WINDOW = 13  # wider than a stroke at that size, even a marker's (a digit is at most ~45 px high there)
+_LUMINANCE = np.array([0.2126, 0.7152, 0.0722], np.float32)
+_SLOPES = np.tan(np.radians(np.arange(-4.0, 4.01, 1.0)))  # rules may be tilted a few degrees in a photo
+
+
+@dataclass
+class InkMap:
+    """Ink evidence of one picture, light on dark like MNIST; the stages are kept for pictures."""
+
+    strength: np.ndarray  # float32 H x W in 0..1, rules removed
+    mask: np.ndarray  # bool H x W: ink, rules removed
+    raw: np.ndarray  # float32 H x W: ink strength before rules were removed
+
+
+def find_ink(rgb: np.ndarray) -> InkMap:
+    """Ink of an RGB picture (float 0..1, H x W x 3): strength, mask, and the map before rule removal."""
+    distance = ink_strength(rgb)
+    raw = _stretch(distance)
+    # Rules are looked for among all pixels that differ visibly from the paper, faint blue rules included.
+    visible = distance > float(np.median(distance)) + 3.0 * _mad(distance) + 2.0
+    strength = remove_rules(raw, visible)
+    mask = _hysteresis(strength, otsu(strength))
+    paper = strength[~mask]
+    if not mask.any() or float(strength[mask].mean()) - float(paper.mean() if paper.size else 0.0) < 0.1:
+        mask[:] = False  # no ink to speak of
+    return InkMap(strength, mask, raw)
+
+
+def _hysteresis(strength: np.ndarray, threshold: float) -> np.ndarray:
+    """Ink above ``threshold``, grown into fainter pixels connected to it (a light stroke stays whole)."""
+    strong = strength > threshold
+    labels, pieces = components(strength > 0.4 * threshold)
+    keep = np.zeros(len(pieces) + 1, bool)
+    keep[np.unique(labels[strong])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def ink_strength(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB distance (Delta E 1976) of each pixel from the paper around it, after dividing the paper out."""
+    linear = _srgb_to_linear(np.clip(rgb, 0.0, 1.0))
+    paper, dark_ink = _paper_estimate(linear)
+    balanced = linear / np.maximum(paper, 0.02)  # the paper becomes white (1, 1, 1)
+    # Only a change towards the ink's side is ink: paper brighter than its surroundings is not dark ink.
+    balanced = np.minimum(balanced, 1.0) if dark_ink else np.clip(balanced, 1.0, 4.0)
+    lab = _linear_to_lab(balanced)
+    return np.sqrt((lab[..., 0] - 100.0) ** 2 + lab[..., 1] ** 2 + lab[..., 2] ** 2).astype(np.float32)
+
+
+def _paper_estimate(linear: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The paper's colour at every pixel, under the light where it lies, and whether ink is darker.
+
+    At low resolution, a morphological closing (towards the paper: brighter for dark ink, darker
+    for chalk) wider than a stroke removes the ink and keeps lighting, gradients and shadow edges;
+    a box blur smooths it; it is scaled back up. Polarity comes from the data.
+    """
+    from PIL import Image
+
+    h, w, _ = linear.shape
+    factor = max(1.0, min(h, w) / _LOW_SIDE)
+    low_w, low_h = max(1, round(w / factor)), max(1, round(h / factor))
+    small = np.stack([np.asarray(Image.fromarray(linear[..., c], "F").resize((low_w, low_h), Image.BOX))
+                      for c in range(3)], axis=-1)
+    toward_paper = _ink_is_darker(small @ _LUMINANCE)  # paper is brighter than pen, darker than chalk
+    paper = _rank_filter(_rank_filter(small, _WINDOW, toward_paper), _WINDOW, not toward_paper)
+    paper = _box_blur(paper, 1)  # smooth, but keep a shadow's edge sharp
+    return np.stack([np.asarray(Image.fromarray(paper[..., c], "F").resize((w, h), Image.BILINEAR))
+                     for c in range(3)], axis=-1), toward_paper
+
+
+def _ink_is_darker(luminance: np.ndarray) -> bool:
+    """Polarity from the data: do the pixels that stand out from their surroundings stand out darker?
+
+    Surroundings are the local median, and the comparison is a ratio, so a gradient or a shadow
+    across the page does not count as ink.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pad = _WINDOW // 2
+    padded = np.pad(np.log(luminance + 0.01), pad, mode="edge")
+    local = np.median(sliding_window_view(padded, (_WINDOW, _WINDOW)), axis=(-2, -1))
+    deviation = np.log(luminance + 0.01) - local
+    spread = np.abs(deviation)
+    outliers = deviation[spread >= max(float(np.percentile(spread, 95)), 1e-6)]
+    return outliers.size == 0 or float(np.median(outliers)) <= 0.0
+
+
+def _rank_filter(rgb: np.ndarray, size: int, brightest: bool) -> np.ndarray:
+    """Each pixel takes the colour of the brightest (or darkest) pixel in the ``size`` x ``size`` window around it."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pad = size // 2
+    padded = np.pad(rgb, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    windows = sliding_window_view(padded @ _LUMINANCE, (size, size)).reshape(*rgb.shape[:2], -1)
+    pick = np.argmax(windows, axis=-1) if brightest else np.argmin(windows, axis=-1)
+    dy, dx = np.divmod(pick, size)
+    rows, cols = np.indices(rgb.shape[:2])
+    return padded[rows + dy, cols + dx]
+
+
+def _box_blur(rgb: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2 radius + 1)-wide square, edges repeated."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    size = 2 * radius + 1
+    padded = np.pad(rgb, ((radius, radius), (radius, radius), (0, 0)), mode="edge")
+    return sliding_window_view(padded, (size, size), axis=(0, 1)).mean(axis=(-2, -1)).astype(np.float32)
+
+
+def remove_rules(strength: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """``strength`` with the ruled and grid lines found among ``candidates`` (a mask) set to zero.
+
+    A rule is a band of ink along a straight line, at most a few degrees from horizontal or vertical,
+    covering most of the picture's width (height) and reaching both of its sides, and thin. Where a
+    digit's stroke crosses a rule (ink right above and below the band) the band is kept.
+    """
+    strength, candidates = strength.copy(), candidates.copy()
+    for transposed in (False, True):
+        s, c = (strength.T, candidates.T) if transposed else (strength, candidates)
+        for band in _rule_bands(c):
+            _erase_band(s, c, band)
+    return strength
+
+
+def _rule_bands(mask: np.ndarray) -> list[np.ndarray]:
+    """Boolean masks of the near-horizontal rules in ``mask``."""
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0 or w < 16:
+        return []
+    max_thickness = max(2, int(round(min(h, w) * 0.04)))
+    bands = []
+    for slope in _SLOPES:
+        offset = np.round(ys - slope * (xs - w / 2)).astype(np.int64) + w  # the line's height at the centre
+        columns = np.zeros((offset.max() + 1, w), bool)
+        columns[offset, xs] = True
+        covered = columns.sum(1)
+        ends = columns[:, : w // 8].any(1) & columns[:, -(w // 8) :].any(1)
+        rows = np.nonzero((covered >= 0.6 * w) & ends)[0]
+        for run in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1) if len(rows) else []:
+            if len(run) <= max_thickness:
+                lo, hi = run[0] - 1, run[-1] + 1  # antialiased edges of the line
+                y, x = np.mgrid[0:h, 0:w]
+                line_offset = np.round(y - slope * (x - w / 2)).astype(np.int64) + w
+                bands.append((line_offset >= lo) & (line_offset <= hi))
+    return _distinct(bands)
+
+
+def _distinct(bands: list[np.ndarray]) -> list[np.ndarray]:
+    """One band per rule: the same rule is found at neighbouring slopes."""
+    kept: list[np.ndarray] = []
+    for band in sorted(bands, key=lambda b: -int(b.sum())):
+        if not any((band & other).sum() > 0.3 * band.sum() for other in kept):
+            kept.append(band)
+    return kept
+
+
+def _erase_band(strength: np.ndarray, mask: np.ndarray, band: np.ndarray) -> None:
+    """Zero the band, except in columns where ink continues on both sides of it (a stroke crossing)."""
+    h = band.shape[0]
+    top = np.where(band.any(0), np.argmax(band, axis=0), -1)
+    bottom = np.where(band.any(0), h - 1 - np.argmax(band[::-1], axis=0), -1)
+    reach = max(2, int(band.sum(0).max()))
+    above = _any_in_rows(mask, top - reach, top - 1)
+    below = _any_in_rows(mask, bottom + 1, bottom + reach)
+    erase = band & ~(above & below)[None, :]
+    strength[erase] = 0.0
+    mask[erase] = False
+
+
+def _any_in_rows(mask: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Per column x: is there ink in rows start[x]..stop[x] (clipped to the picture)?"""
+    h, w = mask.shape
+    cumulative = np.vstack([np.zeros((1, w), np.int64), np.cumsum(mask, axis=0)])
+    lo, hi = np.clip(start, 0, h), np.clip(stop + 1, 0, h)
+    cols = np.arange(w)
+    return (cumulative[hi, cols] - cumulative[lo, cols] > 0) & (hi > lo)
+
+
+@dataclass
+class Component:
+    """A connected piece of ink: its box (x0, y0, x1, y1, exclusive ends) and pixel count."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    area: int
+    label: int
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+def components(mask: np.ndarray) -> tuple[np.ndarray, list[Component]]:
+    """8-connected components of ``mask``: a label image (0 = none) and one Component per label.
+
+    Works on runs of ink along rows, so Python touches runs, not pixels.
+    """
+    h, w = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    run_row, run_start = np.nonzero(edges == 1)
+    _, run_end = np.nonzero(edges == -1)  # exclusive; same row-major order as the starts
+    parent = list(range(len(run_row)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    row_first = np.searchsorted(run_row, np.arange(h + 1))
+    for y in range(1, h):
+        a, a_end, b, b_end = row_first[y - 1], row_first[y], row_first[y], row_first[y + 1]
+        i, j = a, b
+        while i < a_end and j < b_end:  # runs overlap (diagonals included) when their spans touch
+            if run_start[i] <= run_end[j] and run_start[j] <= run_end[i]:
+                parent[find(i)] = find(j)
+            if run_end[i] < run_end[j]:
+                i += 1
+            else:
+                j += 1
+    roots = np.array([find(i) for i in range(len(parent))], np.int64)
+    return _label_image(mask.shape, run_row, run_start, run_end, roots)
+
+
+def _label_image(shape, run_row, run_start, run_end, roots) -> tuple[np.ndarray, list[Component]]:
+    labels = np.zeros(shape, np.int32)
+    unique, run_label = np.unique(roots, return_inverse=True)
+    found = []
+    for index in range(len(unique)):
+        runs = np.nonzero(run_label == index)[0]
+        for r in runs:
+            labels[run_row[r], run_start[r] : run_end[r]] = index + 1
+        found.append(Component(int(run_start[runs].min()), int(run_row[runs].min()), int(run_end[runs].max()),
+                               int(run_row[runs].max()) + 1, int((run_end[runs] - run_start[runs]).sum()), index + 1))
+    return labels, found
+
+
+def otsu(x: np.ndarray) -> float:
+    """The level (0..1) that best splits ``x`` into two classes (Otsu 1979)."""
+    hist = np.bincount(np.clip(x * 255, 0, 255).astype(np.int64).ravel(), minlength=256).astype(np.float64)
+    weight = np.cumsum(hist)
+    mean = np.cumsum(hist * np.arange(256))
+    total_weight, total_mean = weight[-1], mean[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (total_mean * weight - mean * total_weight) ** 2 / (weight * (total_weight - weight))
+    if np.isnan(between[:-1]).all():  # a single level: no split, no ink
+        return 1.0
+    return (int(np.nanargmax(between[:-1])) + 0.5) / 255.0
+
+
+def _stretch(distance: np.ndarray) -> np.ndarray:
+    """Colour distance -> ink strength 0..1: paper noise at 0, the strong ink at 1."""
+    paper = float(np.median(distance))
+    low = paper + 3.0 * _mad(distance) + 2.0  # Delta E of about 2 is the smallest difference people see
+    high = max(float(np.percentile(distance, 99.5)), low + 1.0)
+    return np.clip((distance - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
+def _mad(x: np.ndarray) -> float:
+    """Median absolute deviation scaled to a standard deviation: the paper's noise, ignoring ink."""
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
+def _srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _linear_to_lab(linear: np.ndarray) -> np.ndarray:
+    """Linear sRGB (white = 1, 1, 1) -> CIELAB under D65."""
+    matrix = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]], np.float32)
+    xyz = linear @ matrix.T / np.array([0.95047, 1.0, 1.08883], np.float32)
+    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
