@@ -67,7 +67,10 @@ def _blend(base: np.ndarray, alpha: np.ndarray, colour) -> np.ndarray:
 
 
 def _pen(rng: np.random.Generator) -> np.ndarray:
-    return np.array([rng.uniform(10, 50), rng.uniform(10, 50), rng.uniform(20, 110)])
+    """Black or blue ballpoint, felt-tip or gel: from near black to a light blue."""
+    if rng.random() < 0.5:
+        return np.array([rng.uniform(10, 50), rng.uniform(10, 50), rng.uniform(20, 110)])
+    return np.array([rng.uniform(30, 90), rng.uniform(50, 110), rng.uniform(140, 200)])
 
 
 def _ruling(shape: tuple[int, int], digit_height: int, rng: np.random.Generator, squared: bool) -> list[tuple]:
@@ -75,8 +78,8 @@ def _ruling(shape: tuple[int, int], digit_height: int, rng: np.random.Generator,
     tilt = rng.uniform(-0.02, 0.02)
     spacing = digit_height * (rng.uniform(0.45, 0.7) if squared else rng.uniform(0.7, 1.0))
     thickness = rng.uniform(1.0, 2.5)
-    colour = (rng.choice([(120, 160, 215), (150, 150, 150), (95, 130, 200)]) if squared
-              else (rng.uniform(110, 160), rng.uniform(150, 190), rng.uniform(200, 235)))
+    colour = (rng.choice([(120, 160, 215), (150, 150, 150), (95, 130, 200), (100, 100, 105), (70, 110, 190)])
+              if squared else (rng.uniform(80, 160), rng.uniform(120, 190), rng.uniform(190, 235)))
     layers = [(_rule_lines(shape, spacing, thickness, False, rng, tilt), colour)]
     if squared:
         layers.append((_rule_lines(shape, spacing, thickness, True, rng, -tilt), colour))
@@ -108,7 +111,7 @@ def _shadow(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     angle = rng.uniform(0, 2 * np.pi)
     along = (np.cos(angle) * x / w + np.sin(angle) * y / h)
     along = (along - along.min()) / max(float(np.ptp(along)), 1e-6)
-    light = 1.0 - rng.uniform(0.3, 0.55) * along
+    light = 1.0 - rng.uniform(0.3, 0.65) * along
     edge_angle = rng.uniform(0, 2 * np.pi)
     side = np.cos(edge_angle) * (x - w * rng.uniform(0.2, 0.8)) + np.sin(edge_angle) * (y - h * rng.uniform(0.2, 0.8))
     softness = min(h, w) * rng.uniform(0.05, 0.2)
@@ -132,7 +135,7 @@ def render(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> Ima
             rgb = _blend(rgb, coverage, colour)
         rgb = _blend(rgb, alpha, _pen(rng))
     elif kind == "pencil":
-        grey = rng.uniform(80, 150)  # graphite: grey, not black, and uneven
+        grey = rng.uniform(90, 175)  # graphite: grey, not black, and uneven
         pressure = np.clip(alpha * rng.uniform(0.55, 0.9, alpha.shape), 0, 1)
         rgb = _blend(_paper_rgb(shape, rng.uniform(235, 252), rng), pressure, (grey, grey, grey + 5))
     else:  # number

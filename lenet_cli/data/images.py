@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 from .paper import components, find_ink
-from .segment import glyphs, significant
+from .segment import glyphs, separate_digits, significant
 
 __all__ = ["open_image", "prepare_mnist", "prepare_number", "fit_and_centre", "prepare_resize", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
@@ -69,7 +69,7 @@ def _normalise_mode(img):
     return img.convert("RGBA" if "A" in mode else "RGB")  # CMYK, YCbCr, LAB, HSV, La, RGBa ...
 
 
-WORKING_SIDE = 512  # larger pictures are reduced to this many pixels a side before looking for ink
+WORKING_SIDE = 256  # larger pictures are reduced to this many pixels a side before looking for ink
 
 
 def _rgb(img) -> tuple[np.ndarray, float]:
@@ -109,7 +109,7 @@ def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = 
     digit = np.where(region, ink.strength, 0.0)
     if stages is not None:
         stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength,
-                       "glyphs": len(glyphs(pieces, labels))})
+                       "glyphs": separate_digits(pieces, labels)})
     if not kept:
         return np.zeros((out_size, out_size), np.uint8)
     x0, y0 = min(p.x0 for p in kept), min(p.y0 for p in kept)

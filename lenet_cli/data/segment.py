@@ -8,7 +8,7 @@ import numpy as np
 
 from .paper import Component
 
-__all__ = ["Glyph", "glyphs", "significant"]
+__all__ = ["Glyph", "glyphs", "separate_digits", "significant"]
 
 _TOUCHING = 1.3  # a glyph wider than this many times its height is taken as touching digits
 _DIGIT_WIDTH = 0.7  # a digit's typical width, as a share of its height, to count the touching ones
@@ -73,9 +73,23 @@ def glyphs(pieces: list[Component], labels: np.ndarray) -> list[Glyph]:
     smaller pieces (a 5's flag, a 2's tail) join the glyph they overlap or nearly touch; a glyph too
     wide for one digit is cut where its column profile is thinnest.
     """
+    row, row_height = _group(pieces, labels)
+    return [part for glyph in row for part in _split_touching(glyph, labels, row_height)]
+
+
+def separate_digits(pieces: list[Component], labels: np.ndarray) -> int:
+    """How many clearly separate digit-sized glyphs a picture holds (touching ones are not counted apart)."""
+    row, _ = _group(pieces, labels)
+    tallest = max((g.y1 - g.y0 for g in row), default=0)
+    largest = max((g.area for g in row), default=0)
+    return sum(g.y1 - g.y0 >= 0.6 * tallest and g.area >= 0.25 * largest for g in row)
+
+
+def _group(pieces: list[Component], labels: np.ndarray) -> tuple[list[Glyph], float]:
+    """Pieces grouped into glyphs left to right, before touching digits are cut; and the row's height."""
     kept = significant(pieces, labels.shape)
     if not kept:
-        return []
+        return [], 0.0
     tallest = max(p.height for p in kept)
     row_height = float(np.median([p.height for p in kept if p.height >= 0.5 * tallest]))
     row: list[Glyph] = []
@@ -88,7 +102,7 @@ def glyphs(pieces: list[Component], labels: np.ndarray) -> list[Glyph]:
         home = max(row, key=lambda g: (_overlap(g, piece), -_gap(g, piece)))
         if _overlap(home, piece) > 0 or _gap(home, piece) <= 0.3 * row_height:
             home.add(piece)
-    return [part for glyph in row for part in _split_touching(glyph, labels, row_height)]
+    return row, row_height
 
 
 def _gap(glyph: Glyph, piece: Component) -> int:
