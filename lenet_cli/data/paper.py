@@ -155,6 +155,8 @@ def _rule_bands(mask: np.ndarray) -> list[np.ndarray]:
     bands = []
     for slope in _SLOPES:
         offset = np.round(ys - slope * (xs - w / 2)).astype(np.int64) + w  # the line's height at the centre
+        if np.bincount(offset).max() < 0.6 * w:  # too few pixels on any line to cover 60 % of the columns
+            continue
         columns = np.zeros((offset.max() + 1, w), bool)
         columns[offset, xs] = True
         covered = columns.sum(1)
