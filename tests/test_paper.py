@@ -173,6 +173,9 @@ def test_blank_picture_reads_as_no_number(runner, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"path": str(tmp_path / "blank.png"), "number": "", "probability": 0.0,
                                          "digits": []}
+    result = runner.invoke(app, ["predict", "-n", str(tmp_path / "blank.png"), "--save-preprocessed", str(tmp_path / "seen")])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (tmp_path / "seen").iterdir()] == ["00000-blank.steps.png"]  # no digits, but the steps
 
 
 def test_save_preprocessed_shows_the_steps_of_a_number(runner, tmp_path: Path) -> None:

@@ -122,8 +122,7 @@ class Predictor:
         return results
 
     def predict_paths(self, paths: Iterable[Path], topk: int = 3, batch: int = PREDICT_BATCH,
-                      on_prepared: Callable[[int, Path, np.ndarray, dict], None] | None = None,
-                      ) -> Iterator[Prediction | Unreadable]:
+                      on_prepared: OnPrepared | None = None) -> Iterator[Prediction | Unreadable]:
         """Predictions for image files in order, ``batch`` at a time; an unreadable file is reported at once.
 
         ``on_prepared(index, path, image, stages)`` sees each readable image as the model will, and the
@@ -131,17 +130,11 @@ class Predictor:
         """
         images: list[np.ndarray] = []
         names: list[str] = []
-        prepared = 0
-        for path in paths:
-            stages: dict = {}
-            try:
-                image = self.prepare(path, stages)
-            except DataFormatError as exc:
-                yield Unreadable(str(path), str(exc))
+        for item in _each_readable(paths, self.prepare, on_prepared):
+            if isinstance(item, Unreadable):
+                yield item
                 continue
-            if on_prepared is not None:
-                on_prepared(prepared, path, image, stages)
-            prepared += 1
+            path, image = item
             images.append(image)
             names.append(str(path))
             if len(images) >= batch:
@@ -150,17 +143,34 @@ class Predictor:
         if images:
             yield from self.predict(np.stack(images), names, topk)
 
-    def read_numbers(self, paths: Iterable[Path],
-                     on_prepared: Callable[[int, Path, np.ndarray, dict], None] | None = None,
+    def read_numbers(self, paths: Iterable[Path], on_prepared: OnPrepared | None = None,
                      ) -> Iterator[NumberReading | Unreadable]:
-        """``read_number`` for each file in order; an unreadable file is reported, the rest are read."""
-        for index, path in enumerate(paths):
-            stages: dict = {}
-            try:
-                reading = self.read_number(path, stages)
-            except DataFormatError as exc:
-                yield Unreadable(str(path), str(exc))
-                continue
-            if on_prepared is not None:
-                on_prepared(index, path, np.stack(stages.get("digits", [])), stages)
-            yield reading
+        """``read_number`` for each file in order; an unreadable file is reported, the rest are read.
+
+        ``on_prepared`` sees each picture's digits as the model will (N x C x H x W) and the steps.
+        """
+        for item in _each_readable(paths, self.read_number, on_prepared,
+                                   lambda reading, stages: np.asarray(stages["digits"], np.uint8)):
+            yield item if isinstance(item, Unreadable) else item[1]
+
+
+OnPrepared = Callable[[int, Path, np.ndarray, dict], None]
+
+
+def _each_readable(paths: Iterable[Path], read: Callable[[Path, dict], Any], on_prepared: OnPrepared | None,
+                   seen: Callable[[Any, dict], np.ndarray] = lambda result, stages: result,
+                   ) -> Iterator[tuple[Path, Any] | Unreadable]:
+    """(path, read(path, stages)) for each file, or Unreadable; ``on_prepared`` is called with the
+    readable ones, numbered from 0, and ``seen(result, stages)``: what the model sees."""
+    index = 0
+    for path in paths:
+        stages: dict = {}
+        try:
+            result = read(path, stages)
+        except DataFormatError as exc:
+            yield Unreadable(str(path), str(exc))
+            continue
+        if on_prepared is not None:
+            on_prepared(index, path, seen(result, stages), stages)
+        index += 1
+        yield path, result
