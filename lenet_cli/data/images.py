@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from .paper import components, find_ink
+from .paper import find_ink
 from .segment import glyphs, separate_digits, significant
 
 __all__ = ["open_image", "prepare_mnist", "prepare_number", "fit_and_centre", "prepare_resize", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
@@ -103,7 +103,7 @@ def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = 
     """
     rgb, _ = _rgb(img)
     ink = find_ink(rgb)
-    labels, pieces = components(ink.mask)
+    labels, pieces = ink.labels, ink.pieces
     kept = significant(pieces, labels.shape)
     region = _near(np.isin(labels, [p.label for p in kept])) if kept else np.zeros_like(ink.mask)
     digit = np.where(region, ink.strength, 0.0)
@@ -122,7 +122,7 @@ def prepare_number(img, out_size: int = 28, box: int = 20, stages: dict | None =
     """Each digit of a row, left to right: (uint8 ``out_size`` x ``out_size``, box in the picture's pixels)."""
     rgb, scale = _rgb(img)
     ink = find_ink(rgb)
-    labels, pieces = components(ink.mask)
+    labels, pieces = ink.labels, ink.pieces
     if stages is not None:
         stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength})
     digits = []
@@ -137,10 +137,13 @@ def prepare_number(img, out_size: int = 28, box: int = 20, stages: dict | None =
 
 def _near(region: np.ndarray) -> np.ndarray:
     """``region`` grown by a pixel: the soft edges of strokes belong to them."""
-    from PIL import Image, ImageFilter
-
-    grown = Image.fromarray(region.astype(np.uint8) * 255, "L").filter(ImageFilter.MaxFilter(3))
-    return np.asarray(grown) > 0
+    padded = np.pad(region, 1)
+    h, w = region.shape
+    grown = np.zeros_like(region)
+    for dy in range(3):
+        for dx in range(3):
+            grown |= padded[dy : dy + h, dx : dx + w]
+    return grown
 
 
 def fit_and_centre(crop: np.ndarray, ink: np.ndarray, out_size: int = 28, box: int = 20,
