@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError
-from .paper import find_ink
+from .paper import InkMap, find_ink
 from .segment import glyphs, separate_digits, significant
 
 __all__ = ["open_image", "prepare_mnist", "prepare_number", "fit_and_centre", "prepare_resize", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
@@ -101,15 +101,13 @@ def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = 
     ``stages``, when given, receives the intermediate pictures (picture, ink, rules removed, crop) by
     name, and ``glyphs``: how many digits side by side the picture seems to hold.
     """
-    rgb, _ = _rgb(img)
-    ink = find_ink(rgb)
+    ink, _ = _find_ink(img, stages)
     labels, pieces = ink.labels, ink.pieces
     kept = significant(pieces, labels.shape)
     region = _near(np.isin(labels, [p.label for p in kept])) if kept else np.zeros_like(ink.mask)
     digit = np.where(region, ink.strength, 0.0)
     if stages is not None:
-        stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength,
-                       "glyphs": separate_digits(pieces, labels)})
+        stages["glyphs"] = separate_digits(pieces, labels)
     if not kept:
         return np.zeros((out_size, out_size), np.uint8)
     x0, y0 = min(p.x0 for p in kept), min(p.y0 for p in kept)
@@ -120,11 +118,8 @@ def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = 
 def prepare_number(img, out_size: int = 28, box: int = 20, stages: dict | None = None,
                    ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
     """Each digit of a row, left to right: (uint8 ``out_size`` x ``out_size``, box in the picture's pixels)."""
-    rgb, scale = _rgb(img)
-    ink = find_ink(rgb)
+    ink, scale = _find_ink(img, stages)
     labels, pieces = ink.labels, ink.pieces
-    if stages is not None:
-        stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength})
     digits = []
     for glyph in glyphs(pieces, labels):
         x0, y0, x1, y1 = glyph.box
@@ -133,6 +128,15 @@ def prepare_number(img, out_size: int = 28, box: int = 20, stages: dict | None =
         image = fit_and_centre(crop, ink.mask[y0:y1, x0:x1] & region, out_size, box)
         digits.append((image, tuple(int(round(v * scale)) for v in glyph.box)))
     return digits
+
+
+def _find_ink(img, stages: dict | None) -> tuple[InkMap, float]:
+    """The picture's ink, and the factor back to its pixels; the stages so far go into ``stages``."""
+    rgb, scale = _rgb(img)
+    ink = find_ink(rgb)
+    if stages is not None:
+        stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength})
+    return ink, scale
 
 
 def _near(region: np.ndarray) -> np.ndarray:
