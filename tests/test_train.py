@@ -102,7 +102,7 @@ def test_same_seed_same_weights_and_random_seed_is_recorded(runner, data: str, t
 
 def _config(data: str, project: Path, name: str) -> TrainConfig:
     return TrainConfig(dataset=data, project=str(project), name=name, epochs=3, batch_size=16, seed=11,
-                       augment="affine", val_split=0.2, threads=1)
+                       augment="writing", val_split=0.2, threads=1)
 
 
 @pytest.mark.parametrize("stop_after", [1, 5, 10, 13])  # 5 steps per epoch: mid-epoch and epoch edges

@@ -168,3 +168,21 @@ def test_resume_says_when_the_schedule_is_replanned(runner, tmp_path: Path) -> N
     assert "--epochs 3 (was 1): the onecycle schedule is re-planned over 12 steps and continues at step 4; " \
            "peak lr 0.01, final lr 4e-08" in result.stderr
     assert "ignored when resuming" not in result.stderr  # --json is not a training option
+
+
+def test_writing_augmentation_is_seeded_keeps_blank_paper_and_changes_the_digit() -> None:
+    from lenet_cli.training.augment import AUGMENTATIONS
+
+    background = torch.tensor([-0.5])
+    digits = torch.full((4, 1, 32, 32), -0.5)
+    digits[:, :, 8:24, 14:18] = 2.0  # a bar of ink
+
+    def run(seed: int) -> torch.Tensor:
+        return AUGMENTATIONS["writing"](digits, torch.Generator().manual_seed(seed), background)
+
+    assert torch.equal(run(3), run(3)) and not torch.equal(run(3), run(4))
+    out = run(3)
+    assert out.shape == digits.shape and not torch.allclose(out, digits)
+    assert out.min() >= -0.5 - 1e-5 and out.max() <= 2.0 + 1e-5  # blends and resampling never overshoot
+    blank = AUGMENTATIONS["writing"](torch.full((2, 1, 32, 32), -0.5), torch.Generator().manual_seed(0), background)
+    assert torch.allclose(blank, torch.full_like(blank, -0.5), atol=1e-5)  # no ink appears from nowhere

@@ -1,8 +1,13 @@
-"""Batched random affine distortions on tensors, in the spirit of the paper's distorted training set.
+"""Batched random distortions of training images, one registry of them (``--augment``).
 
-LeCun et al. 1998, section III.C: "planar affine transformations (translations,
-scaling, squeezing, and horizontal shearing)". One matrix per image, applied to
-the whole batch with a single grid_sample call.
+- ``affine``: LeCun et al. 1998, section III.C: "planar affine transformations
+  (translations, scaling, squeezing, and horizontal shearing)". One matrix per image,
+  applied to the whole batch with a single grid_sample call.
+- ``writing``: what real writing adds to that: elastic distortion (Simard et al. 2003,
+  a smooth random displacement field), stroke thickness from a thin pencil to a thick
+  marker (grey-scale erosion or dilation), and slight blur. Still one grid_sample.
+
+Images are normalised, ink brighter than the background, as MNIST is.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["random_affine"]
+__all__ = ["AUGMENTATIONS", "random_affine", "random_writing"]
 
 
 def random_affine(
@@ -36,7 +41,45 @@ def random_affine(
     theta = torch.stack(
         [torch.stack([cos, -sin + sh, tx], 1), torch.stack([sin, cos, ty], 1)], 1
     ).to(x.dtype)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return _sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), background)
+
+
+def _sample(x: torch.Tensor, grid: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+    """``x`` resampled at ``grid``; pixels from outside get ``background``."""
     bg = background.view(1, -1, 1, 1).to(x.dtype)
     # grid_sample pads with zeros; shift so that zero is the background value.
     return F.grid_sample(x - bg, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + bg
+
+
+def random_writing(
+    x: torch.Tensor,
+    generator: torch.Generator,
+    background: torch.Tensor,
+    *,
+    elastic: float = 0.06,  # largest displacement, in grid units (2 = the side): about 1 px of 32
+    thickness: float = 0.8,  # strongest erosion or dilation, as a blend with the 3x3 min or max
+    blur: float = 0.6,  # strongest blend with a 3x3 blur
+) -> torch.Tensor:
+    """The ``affine`` distortions, then elastic distortion, stroke thickness and blur, per image."""
+    n, _, h, w = x.shape
+    r = torch.rand(n, 8, generator=generator).to(x.device)
+    x = random_affine(x, generator, background)
+    # Elastic: a random field on a 4x4 grid, upsampled smoothly: Simard's smoothed random field, cheaply.
+    coarse = (torch.rand(n, 2, 4, 4, generator=generator).to(x.device) * 2 - 1) * elastic
+    field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True).permute(0, 2, 3, 1)
+    identity = F.affine_grid(torch.eye(2, 3, dtype=x.dtype, device=x.device).expand(n, 2, 3), [n, 1, h, w],
+                             align_corners=False)
+    x = _sample(x, identity + field.to(x.dtype) * r[:, 0].view(n, 1, 1, 1), background)
+    # Thickness: half the images thicker (towards the 3x3 maximum), half thinner (towards the minimum).
+    thicker = F.max_pool2d(x, 3, 1, 1)
+    thinner = -F.max_pool2d(-x, 3, 1, 1)
+    grow = (r[:, 2] < 0.5).view(n, 1, 1, 1)
+    amount = r[:, 1].view(n, 1, 1, 1) * torch.where(grow, thickness, thickness / 2)  # thin strokes fade fast
+    target = torch.where(grow, thicker, thinner)
+    x = x + amount * (target - x)
+    blurred = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    return x + (r[:, 3] * blur).view(n, 1, 1, 1) * (blurred - x)
+
+
+# --augment NAME -> fn(images, generator, background); "none" is no entry.
+AUGMENTATIONS = {"affine": random_affine, "writing": random_writing}

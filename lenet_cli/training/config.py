@@ -23,7 +23,7 @@ __all__ = ["TrainConfig", "load_toml", "to_toml", "CHOICES"]
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("sgd", "adam", "adamw"),
     "scheduler": ("onecycle", "cosine", "step", "none"),
-    "augment": ("none", "affine"),
+    "augment": ("none", "affine", "writing"),  # augment.AUGMENTATIONS, and none
     "device": ("auto", "cpu", "cuda", "mps"),
     "loss": ("auto", "cross-entropy", "eq9", "mse"),
     "amp": ("none", "bf16", "fp16"),
@@ -45,7 +45,7 @@ class TrainConfig:
     scheduler: str = "onecycle"  # onecycle | cosine | step | none
     loss: str = "auto"  # auto (the model's own) | cross-entropy | eq9 | mse (the last two: RBF outputs only)
     label_smoothing: float = 0.1  # cross-entropy label smoothing (curbs over-confidence on long runs)
-    augment: str = "none"  # none | affine (the paper's random distortions, batched)
+    augment: str = "none"  # none | affine (the paper's random distortions) | writing (affine, elastic, thickness, blur)
     val_split: float = 1 / 12  # fraction of train held out (per class) to choose best.pt and stop early; 5,000 for MNIST
     patience: int | None = None  # stop after this many epochs without improvement
     seed: int | None = None  # None: chosen at random, always recorded

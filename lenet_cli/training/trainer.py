@@ -28,7 +28,7 @@ from ..evaluation.curves import draw_curves
 from ..evaluation.evaluate import evaluate_sums
 from ..models import get_model, get_model_spec
 from . import recipe
-from .augment import random_affine
+from .augment import AUGMENTATIONS
 from .config import TrainConfig, to_toml
 from .distributed import Distributed, from_environment
 from .losses import loss_name, make_criterion
@@ -382,8 +382,8 @@ def _run_epoch(run: Run, state: TrainState) -> bool:
         idx = order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
         idx = idx[group.rank :: group.world_size]  # this rank's share of the global batch
         xb, yb = splits.x_train[idx], splits.y_train[idx]
-        if config.augment == "affine":
-            xb = random_affine(xb, state.augment_rng, background)
+        if config.augment != "none":
+            xb = AUGMENTATIONS[config.augment](xb, state.augment_rng, background)
         loss_value = _step(run, state, xb, yb, criterion)
         state.step += 1
         run.on_event("step", {"epoch": state.epoch + 1, "step": state.step, "steps": run.steps_per_epoch,
