@@ -121,7 +121,7 @@ def _ink_is_darker(luminance: np.ndarray) -> bool:
 
     Surroundings are the local median (a window as wide as the closing's, taken at half size, a
     tenth of the work), and the comparison is of logarithms (a ratio), so a gradient or a shadow
-    across the page is not ink. On 800 test pictures this chose as a person would every time.
+    across the page is not ink. It chose wrong on 2 of 1,800 rendered test pictures.
     """
     from PIL import Image, ImageFilter
 
