@@ -234,7 +234,7 @@ def _documented_fields() -> dict[str, set[str]]:
     text = (DOCS / "exit-codes.md").read_text()
     fields = {}
     for section in re.split(r"^### ", text, flags=re.MULTILINE)[1:]:
-        title = re.match(r"`lenet (\w+) --json`", section)
+        title = re.match(r"`lenet (\w+(?: --\w+)?) --json`", section)
         if title:
             fields[title.group(1)] = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
     return fields
@@ -243,7 +243,8 @@ def _documented_fields() -> dict[str, set[str]]:
 def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     documented = _documented_fields()
-    assert set(documented) == {"train", "eval", "predict", "summary", "inspect", "export", "models", "datasets"}
+    assert set(documented) == {"train", "eval", "predict", "predict --number", "summary", "inspect", "export",
+                               "models", "datasets"}
     data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=32)}"
     image = str(DOCS / "img" / "three.png")
 
@@ -259,6 +260,7 @@ def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Pat
         "train": train,
         "eval": json.loads(run("eval", "--checkpoint", checkpoint)),
         "predict": json.loads(run("predict", image).splitlines()[0]),
+        "predict --number": json.loads(run("predict", "--number", image).splitlines()[0]),
         "summary": json.loads(run("summary")),
         "inspect": json.loads(run("inspect", image, "--out", str(tmp_path / "inspect.png"))),
         "export": json.loads(run("export", "--format", "onnx", "--checkpoint", checkpoint,
