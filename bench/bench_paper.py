@@ -22,7 +22,7 @@ import paper_digits  # noqa: E402
 import photo_digits  # noqa: E402
 
 from lenet_cli.data.search import BUNDLED_DIR  # noqa: E402
-from lenet_cli.inference.loading import load_predictor, resolve_checkpoint  # noqa: E402
+from lenet_cli.inference.loading import load_predictor, resolve_for_prediction  # noqa: E402
 from lenet_cli.inference.predictor import Unreadable  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def main() -> None:
     written = paper_digits.generate(work / "paper", BUNDLED_DIR / "mnist", args.per_kind, args.seed)
     clean = photo_digits.generate(work / "clean", BUNDLED_DIR / "mnist", args.per_kind, args.seed)
     written += [(path, "clean", str(label)) for path, label in clean]
-    predictor = load_predictor(resolve_checkpoint(args.checkpoint, Path("runs/train")), None)
+    predictor = load_predictor(resolve_for_prediction(args.checkpoint, Path("runs/train")), None)
     report = {"per_kind": args.per_kind, "seed": args.seed, "checkpoint": str(predictor.checkpoint),
               "kinds": accuracy_per_kind(predictor, written)}
     print(json.dumps(report, indent=2))

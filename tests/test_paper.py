@@ -15,7 +15,7 @@ from PIL import Image
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.cli.app import app
 from lenet_cli.data.paper import components, find_ink, remove_rules
-from lenet_cli.inference.loading import load_predictor, resolve_checkpoint
+from lenet_cli.inference.loading import load_predictor, resolve_for_prediction
 from paper_digits import KINDS, generate
 from photo_digits import load_mnist_test
 
@@ -32,7 +32,7 @@ def paper(tmp_path_factory) -> list[tuple[Path, str, str]]:
 
 @pytest.fixture(scope="module")
 def predictor():
-    return load_predictor(resolve_checkpoint(None, Path("runs/train")), None)
+    return load_predictor(resolve_for_prediction(None, Path("runs/train")), None)
 
 
 @pytest.mark.parametrize("kind", KINDS)

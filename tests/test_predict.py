@@ -16,6 +16,7 @@ from PIL import Image
 from conftest import invoke_in_fresh_process
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
+from lenet_cli.inference.loading import BUNDLED_ONNX, BUNDLED_WEIGHTS, load_predictor
 from photo_digits import generate, load_mnist_test
 
 MNIST_DIR = BUNDLED_DIR / "mnist"
@@ -183,7 +184,6 @@ def test_checkpoint_last_uses_the_newest_run(runner, tmp_path: Path, digits) -> 
     result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "--checkpoint", "last",
                                  "--project", str(tmp_path / "runs")])
     assert result.exit_code == 66 and "lenet train" in result.stderr
-    from lenet_cli.inference.loading import BUNDLED_WEIGHTS
 
     (tmp_path / "runs" / "exp").mkdir(parents=True)
     (tmp_path / "runs" / "exp" / "best.pt").write_bytes(BUNDLED_WEIGHTS.read_bytes())
@@ -213,7 +213,25 @@ def test_crafted_pickle_checkpoint_is_refused(runner, tmp_path: Path, digits) ->
     assert not sentinel.exists()
 
 
-def test_predict_does_not_import_torchvision(tmp_path: Path, digits) -> None:
+def test_predict_with_the_bundled_weights_imports_neither_torch_nor_torchvision(tmp_path: Path, digits) -> None:
     Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "x.png")
-    _, imported = invoke_in_fresh_process(["predict", str(tmp_path / "x.png"), "--json"], ("torchvision",))
-    assert imported == {"torchvision": False}
+    stdout, imported = invoke_in_fresh_process(["predict", str(tmp_path / "x.png"), "--json"], ("torch", "torchvision"))
+    assert imported == {"torch": False, "torchvision": False}
+    assert json.loads(stdout)["class_name"] == "7"
+    _, imported = invoke_in_fresh_process(["predict", str(tmp_path / "x.png"), "-c", str(BUNDLED_WEIGHTS)],
+                                          ("torchvision",))
+    assert imported == {"torchvision": False}  # the PyTorch checkpoint needs torch, never torchvision
+
+
+def test_the_bundled_onnx_copy_is_the_bundled_checkpoint_and_predicts_like_it(tmp_path: Path) -> None:
+    from lenet_cli.checkpoint import sha256_file
+    from lenet_cli.export import get_format
+
+    metadata = get_format("onnx").load(BUNDLED_ONNX).metadata
+    assert metadata["source_sha256"] == sha256_file(BUNDLED_WEIGHTS)  # exported from these very weights
+    written = generate(tmp_path / "photos", MNIST_DIR, count=60, seed=3)
+    paths = [path for path, _ in written]
+    onnx = list(load_predictor(BUNDLED_ONNX).predict_paths(paths))
+    torch_rows = list(load_predictor(BUNDLED_WEIGHTS).predict_paths(paths))
+    assert [p.label for p in onnx] == [p.label for p in torch_rows]
+    assert max(abs(a.probability - b.probability) for a, b in zip(onnx, torch_rows)) < 1e-4

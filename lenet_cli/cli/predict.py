@@ -51,14 +51,14 @@ def predict_command(
     project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
-    from ..inference.loading import load_predictor, resolve_checkpoint
+    from ..inference.loading import load_predictor, resolve_for_prediction
     from ..inference.predictor import Unreadable
 
     if not inputs:
         raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv")
-    predictor = load_predictor(resolve_checkpoint(checkpoint, project), preprocess)
+    predictor = load_predictor(resolve_for_prediction(checkpoint, project), preprocess)
     saver = PreprocessedSaver(save_preprocessed) if save_preprocessed is not None else None
     missing: list[str] = []
     paths = expand_inputs(list(inputs), recursive, missing)

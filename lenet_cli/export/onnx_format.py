@@ -24,7 +24,7 @@ class Onnx(ExportFormat):
     suffix = ".onnx"
     description = "graph for onnxruntime; metadata in metadata_props"
     consumers = "onnxruntime, OpenCV DNN, any ONNX runtime (`lenet predict` runs it without torch)"
-    needs = "`pip install 'lenet-cli[onnx]'` (onnx, onnxruntime, onnxscript)"
+    needs = "`pip install 'lenet-cli[onnx]'` to write (onnx, onnxscript); onnxruntime, installed with lenet, to run"
     options = {"opset": DEFAULT_OPSET, "dynamic_batch": True}
 
     def to_bytes(self, model: Any, example: Any, metadata: dict[str, Any], *,
@@ -74,7 +74,7 @@ def _session(path: Path) -> Any:
     try:
         import onnxruntime
     except ImportError:
-        raise LenetError(f"Running an .onnx model needs onnxruntime: {ONNX_INSTALL}") from None
+        raise LenetError("Running an .onnx model needs onnxruntime, a dependency of lenet-cli: pip install onnxruntime") from None
     if not path.is_file():
         raise InputNotFound(f"Model {path} not found")
     options = onnxruntime.SessionOptions()
