@@ -15,6 +15,7 @@ __all__ = [
     "QualityGateFailed",
     "TrainingDiverged",
     "DataFormatError",
+    "ImageTooLarge",
     "InputNotFound",
     "DataUnavailable",
     "Interrupted",
@@ -55,6 +56,10 @@ class DataFormatError(LenetError):
     """Input data is corrupt or malformed: truncated IDX, bad gzip, bad image (exit 65)."""
 
     exit_code = 65
+
+
+class ImageTooLarge(DataFormatError):
+    """An image over the pixel limit, refused as a possible decompression bomb (exit 65; HTTP 413)."""
 
 
 class InputNotFound(LenetError):

@@ -32,6 +32,7 @@ from .evaluate import eval_command
 from .export import export_command
 from .inspection import inspect_command
 from .predict import predict_command
+from .serve import serve_command
 from .summary import summary_command
 from .train import train_command
 
@@ -129,7 +130,8 @@ app = typer.Typer(
 # name -> command, in the order `lenet --help` lists them.
 COMMANDS = {
     "models": models_command, "datasets": datasets_command, "eval": eval_command, "export": export_command,
-    "inspect": inspect_command, "predict": predict_command, "summary": summary_command, "train": train_command,
+    "inspect": inspect_command, "predict": predict_command, "serve": serve_command, "summary": summary_command,
+    "train": train_command,
 }
 for _name, _command in COMMANDS.items():
     app.command(_name)(_command)

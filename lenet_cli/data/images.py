@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, ImageTooLarge
 from .paper import InkMap, find_ink
 from .segment import glyphs, separate_digits, significant
 
@@ -23,18 +23,21 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 MAX_PIXELS = 50_000_000  # larger images are refused as possible decompression bombs
 
 
-def open_image(path: Path):
-    """Decode ``path`` fully into an upright ``L``, ``LA``, ``RGB`` or ``RGBA`` image, or raise DataFormatError."""
+def open_image(path: Path, data: bytes | None = None):
+    """Decode ``path`` (or ``data``, the bytes of a file called ``path``) fully into an upright ``L``,
+    ``LA``, ``RGB`` or ``RGBA`` image, or raise DataFormatError."""
+    import io
+
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        if path.stat().st_size == 0:
+        if (len(data) if data is not None else path.stat().st_size) == 0:
             raise DataFormatError(f"{path}: empty file")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(path if data is None else io.BytesIO(data)) as img:
                 if img.width * img.height > MAX_PIXELS:
-                    raise DataFormatError(f"{path}: {img.width}x{img.height} pixels is too large (decompression bomb?)")
+                    raise ImageTooLarge(f"{path}: {img.width}x{img.height} pixels is too large (decompression bomb?)")
                 img.seek(0)  # first frame of animations
                 img.load()
                 img = ImageOps.exif_transpose(img)
@@ -42,7 +45,7 @@ def open_image(path: Path):
     except DataFormatError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DataFormatError(f"{path}: refused, possible decompression bomb ({exc})") from None
+        raise ImageTooLarge(f"{path}: refused, possible decompression bomb ({exc})") from None
     except UnidentifiedImageError:
         raise DataFormatError(f"{path}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

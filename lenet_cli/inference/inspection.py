@@ -16,7 +16,7 @@ from ..models import get_model_spec
 from .predictor import Prediction
 from .torch_backend import TorchPredictor
 
-__all__ = ["LayerActivation", "Inspection", "inspect_image"]
+__all__ = ["LayerActivation", "Inspection", "inspect_image", "inspect_prepared"]
 
 # Activations are drawn as the state of the layer before them, as the paper draws its units.
 _ACTIVATIONS = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.GELU, nn.ELU, nn.SiLU, nn.Softmax)
@@ -61,10 +61,14 @@ def _labels(model_name: str) -> dict[str, str]:
     return {module: label for module, label, _, _ in figures.layers} if figures else {}
 
 
-@torch.no_grad()
 def inspect_image(predictor: TorchPredictor, path: Path, topk: int = 3) -> Inspection:
-    """Run one image through ``predictor``'s model, recording every layer's output."""
-    image = predictor.prepare(path)
+    """Run one image file through ``predictor``'s model, recording every layer's output."""
+    return inspect_prepared(predictor, predictor.prepare(path), str(path), topk)
+
+
+@torch.no_grad()
+def inspect_prepared(predictor: TorchPredictor, image: np.ndarray, name: str, topk: int = 3) -> Inspection:
+    """Run one prepared image (uint8 C x H x W, called ``name``) through the model, recording every layer."""
     x = to_model_input(torch.from_numpy(image[None]), predictor.norm)
     labels = _labels(predictor.model_name)
     layers: list[LayerActivation] = []
@@ -90,6 +94,6 @@ def inspect_image(predictor: TorchPredictor, path: Path, topk: int = 3) -> Inspe
     finally:
         for hook in hooks:
             hook.remove()
-    prediction = predictor.predict(image[None], [str(path)], topk)[0]
-    return Inspection(str(path), predictor.model_name, predictor.classes, image, x[0].numpy(), layers,
+    prediction = predictor.predict(image[None], [name], topk)[0]
+    return Inspection(name, predictor.model_name, predictor.classes, image, x[0].numpy(), layers,
                       scores.tolist(), prediction)

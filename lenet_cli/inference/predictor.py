@@ -65,6 +65,7 @@ class Predictor:
 
     def __init__(self, source: Path, metadata: dict[str, Any], preprocess: str | None = None) -> None:
         self.checkpoint = source
+        self.metadata = metadata
         self.model_name: str = metadata["model"]
         self.classes: list[str] = list(metadata["classes"])
         self.norm = Normalization.from_dict(metadata["normalization"])
@@ -78,9 +79,11 @@ class Predictor:
         if self.mode == "mnist" and not mnist_like:
             raise UsageError(f"--preprocess mnist needs a 1-channel model; this one takes {self.channels} channels")
 
-    def prepare(self, path: Path, stages: dict | None = None) -> np.ndarray:
-        """The uint8 C x H x W image the model will see (before normalisation); ``stages`` see mnist mode."""
-        img = open_image(path)
+    def prepare(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> np.ndarray:
+        """The uint8 C x H x W image the model will see (before normalisation); ``stages`` see mnist mode.
+
+        ``data``: the file's bytes, already read (an upload); ``path`` then only names it."""
+        img = open_image(path, data)
         if self.mode == "mnist":
             side = self.image_size[0]
             return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)[None]
@@ -88,12 +91,12 @@ class Predictor:
             return prepare_resize(img, self.image_size, self.channels)
         return prepare_none(img, self.image_size, self.channels, path)
 
-    def read_number(self, path: Path, stages: dict | None = None) -> NumberReading:
-        """The digits written in a row in the picture at ``path``, read left to right."""
+    def read_number(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> NumberReading:
+        """The digits written in a row in the picture at ``path`` (or in ``data``, its bytes), left to right."""
         if self.mode != "mnist":
             raise UsageError("--number reads handwritten digits; it needs --preprocess mnist and a 1-channel model")
         side = self.image_size[0]
-        found = prepare_number(open_image(path), out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
+        found = prepare_number(open_image(path, data), out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
         if stages is not None:
             stages["digits"] = [image[None] for image, _ in found]
         if not found:

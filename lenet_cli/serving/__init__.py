@@ -1,0 +1,1 @@
+"""``lenet serve``: the model over HTTP (``app``, FastAPI) and what each request computes (``service``)."""
