@@ -50,6 +50,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog until the server accepts them: the URL works at once
     except socket.gaierror as exc:
         raise UsageError(f"--host {host!r} is not an address of this machine ({exc.strerror})") from None
     except OSError as exc:

@@ -17,6 +17,7 @@ class ExportedPredictor(Predictor):
     """An export, run the way its format's consumers run it; its metadata says how to prepare images."""
 
     def __init__(self, path: Path, export_format: ExportFormat, preprocess: str | None = None) -> None:
+        self.format = export_format.name
         self.loaded = export_format.load(Path(path))
         self.metadata = self.loaded.metadata
         super().__init__(Path(path), self.metadata, preprocess)

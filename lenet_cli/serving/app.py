@@ -22,7 +22,7 @@ from starlette.formparsers import MultiPartParser
 
 from .. import __version__
 from ..errors import DataFormatError, ImageTooLarge, LenetError
-from .service import EmptyUpload, Service, Upload, load_service
+from .service import BadRequest, Service, Upload, load_service
 
 __all__ = ["create_app", "app_from_environment", "DEFAULT_MAX_BYTES", "MAX_FILES", "SETTINGS_VARIABLE"]
 
@@ -91,7 +91,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LenetError)
     async def lenet_error(_request: Request, exc: LenetError) -> JSONResponse:
-        if isinstance(exc, EmptyUpload):
+        if isinstance(exc, BadRequest):
             return _error(400, str(exc))
         if isinstance(exc, ImageTooLarge):
             return _error(413, str(exc))
@@ -126,10 +126,10 @@ async def _uploads(request: Request, max_bytes: int) -> list[Upload]:
     try:
         form = await MultiPartParser(request.headers, once(), max_files=MAX_FILES, max_part_size=max_bytes).parse()
     except Exception as exc:  # noqa: BLE001 - python-multipart's errors differ by version; all mean a bad form
-        raise DataFormatError(f"not a readable multipart form ({exc})") from None
+        raise BadRequest(f"not a readable multipart form ({exc})") from None
     files = [value for _, value in form.multi_items() if not isinstance(value, str)]
     if not files:
-        raise EmptyUpload("the form holds no file; send images as file fields (e.g. curl -F file=@digit.png)")
+        raise BadRequest("the form holds no file; send images as file fields (e.g. curl -F file=@digit.png)")
     return [Upload(f.filename or "upload", await f.read()) for f in files]
 
 

@@ -19,14 +19,14 @@ import numpy as np
 from ..errors import DataFormatError
 from ..inference.predictor import Predictor
 
-__all__ = ["Upload", "Service", "EmptyUpload", "MAP_LAYERS", "load_service"]
+__all__ = ["Upload", "Service", "BadRequest", "MAP_LAYERS", "load_service"]
 
 MAP_LAYERS = 2  # feature maps the page shows: LeNet-5's C1 and C3
 _PAPER_CONV_NAMES = ("C1", "C3", "C5")  # LeNet-5's convolutional layers, in order
 
 
-class EmptyUpload(DataFormatError):
-    """A request with no image bytes at all (HTTP 400)."""
+class BadRequest(DataFormatError):
+    """A request that carries no image to read: empty, or a broken form (HTTP 400)."""
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Service:
         accuracy = metadata.get("test_accuracy", metadata.get("metrics", {}).get("test_acc"))
         return {"model": p.model_name, "classes": p.classes, "test_accuracy": accuracy,
                 "dataset": metadata.get("dataset"), "input_size": list(p.image_size), "channels": p.channels,
-                "preprocess": p.mode, "source": self.source_label, "backend": type(p).__name__,
+                "preprocess": p.mode, "source": self.source_label, "backend": "pytorch" if _is_torch(p) else p.format,
                 "feature_maps": self.torch_source is not None}
 
     def predict(self, uploads: list[Upload], topk: int = 3) -> list[dict[str, Any]]:
@@ -117,7 +117,7 @@ def _is_torch(predictor: Predictor) -> bool:
 
 def _bytes_of(upload: Upload) -> bytes:
     if not upload.data:
-        raise EmptyUpload(f"{upload.name}: empty upload; send the image's bytes")
+        raise BadRequest(f"{upload.name}: empty upload; send the image's bytes")
     return upload.data
 
 
