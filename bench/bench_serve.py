@@ -15,6 +15,7 @@ import gzip
 import http.client
 import io
 import json
+import os
 import re
 import signal
 import subprocess
@@ -82,19 +83,20 @@ def run(port: int, total: int, clients: int) -> dict:
     for body, _ in work[:20]:  # warm-up: the first requests pay for lazy set-up
         client(port, [(body, -1)], [], [])
     threads = [threading.Thread(target=client, args=(port, work[k::clients], latencies, errors)) for k in range(clients)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - start
+    seconds, client_cpu = time.perf_counter() - start, time.process_time() - cpu
     wrong = errors.count("wrong label")
     failures = [e for e in errors if e != "wrong label"]
     ms = np.array(latencies) * 1000
     return {"requests": total, "clients": clients, "seconds": round(seconds, 2),
             "requests_per_s": round(total / seconds, 1), "p50_ms": round(float(np.percentile(ms, 50)), 1),
             "p99_ms": round(float(np.percentile(ms, 99)), 1), "errors": len(failures),
-            "accuracy": round(1 - wrong / max(1, len(latencies)), 4), "first_error": failures[0] if failures else None}
+            "accuracy": round(1 - wrong / max(1, len(latencies)), 4),
+            "client_cpu_share": round(client_cpu / seconds / (os.cpu_count() or 1), 3), "first_error": failures[0] if failures else None}
 
 
 def main() -> None:
