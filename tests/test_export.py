@@ -245,3 +245,34 @@ def test_onnx_files_with_damaged_lenet_metadata_are_bad_input(runner, tmp_path: 
     onnx.save(model, str(tmp_path / "damaged.onnx"))
     result = runner.invoke(app, ["predict", str(digit_files[0][0]), "-c", str(tmp_path / "damaged.onnx")])
     assert result.exit_code == 65 and result.stderr.count("\n") == 1, result.output
+
+
+def test_benchmark_times_each_runtime_and_scores_it_on_the_whole_test_split(runner) -> None:
+    from lenet_cli.checkpoint import load_checkpoint
+    from lenet_cli.inference.loading import BUNDLED_WEIGHTS
+
+    result = runner.invoke(app, ["benchmark", "-f", "pytorch", "-f", "onnx", "-b", "1", "-b", "16",
+                                 "--images", "64", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["test_images"] == 10_000 and document["timed_images"] == 64 and document["dataset"] == "mnist"
+    rows = document["rows"]
+    assert [(r["format"], r["batch"], r["status"]) for r in rows] == [
+        ("pytorch", 1, "ok"), ("pytorch", 16, "ok"), ("onnx", 1, "ok"), ("onnx", 16, "ok")]
+    recorded = load_checkpoint(BUNDLED_WEIGHTS)["metrics"]["test_acc"]
+    assert all(abs(r["test_accuracy"] - recorded) <= 2e-4 for r in rows), rows  # the verified export agrees
+    assert all(r["images_per_s"] > 0 and r["ms_per_image"] == pytest.approx(1000 / r["images_per_s"], rel=0.01)
+               for r in rows)
+    assert {r["runtime"] for r in rows} == {"PyTorch", "onnxruntime"}
+
+
+def test_benchmark_skips_a_format_whose_packages_are_missing(runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else real(name, *a))
+    result = runner.invoke(app, ["benchmark", "-f", "onnx", "-b", "4", "--images", "8"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.stdout and "onnxscript" in result.stdout and "lenet-cli[onnx]" in result.stdout
+    result = runner.invoke(app, ["benchmark", "-f", "tensorflow"])
+    assert result.exit_code == 2 and "pytorch, torchscript, onnx, safetensors" in result.stderr

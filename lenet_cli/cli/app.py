@@ -29,7 +29,7 @@ from ..errors import InternalError, Interrupted, LenetError, UsageError, from_os
 from .catalog import datasets_command, models_command
 from .console import print_error
 from .evaluate import eval_command
-from .export import export_command
+from .export import benchmark_command, export_command
 from .inspection import inspect_command
 from .predict import predict_command
 from .serve import serve_command
@@ -130,6 +130,7 @@ app = typer.Typer(
 # name -> command, in the order `lenet --help` lists them.
 COMMANDS = {
     "models": models_command, "datasets": datasets_command, "eval": eval_command, "export": export_command,
+    "benchmark": benchmark_command,
     "inspect": inspect_command, "predict": predict_command, "serve": serve_command, "summary": summary_command,
     "train": train_command,
 }

@@ -1,4 +1,4 @@
-"""``lenet export``: any registered format, verified against the PyTorch model."""
+"""``lenet export`` and ``lenet benchmark``: any registered format, verified against the PyTorch model."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from ..errors import UsageError
 from ..export import get_format, list_formats
 from ..export.onnx_format import DEFAULT_OPSET
-from .console import out, print_json
-from .options import CheckpointOption, JsonOption, ProjectOption, given_on_command_line
+from .console import err, out, print_json
+from .options import CheckpointOption, DataDirOption, JsonOption, ProjectOption, given_on_command_line
 
 _FORMAT_OPTIONS = ("opset", "dynamic_batch")  # the options below that belong to one format (ExportFormat.options)
 
@@ -71,3 +72,46 @@ def _describe(name: str, value: object) -> str:
     if name == "dynamic_batch":
         return "dynamic batch" if value else "static batch"
     return f"{name} {value}"
+
+
+def benchmark_command(
+    checkpoint: CheckpointOption = None,
+    formats: Annotated[Optional[list[str]], typer.Option(
+        "--format", "-f", help="Runtimes to measure (repeatable): pytorch | " + " | ".join(list_formats()) + "; default all.")] = None,
+    batches: Annotated[Optional[list[int]], typer.Option("--batch", "-b", min=1, help="Batch sizes (repeatable); default 1 and 64.")] = None,
+    images: Annotated[int, typer.Option(min=1, help="Test images timed per format and batch size.")] = 1024,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = Path("runs/train"),
+) -> None:
+    """Time a checkpoint in PyTorch and in every export format, and check each one's test accuracy."""
+    from ..export.benchmark import DEFAULT_BATCHES, benchmark
+    from ..inference.loading import resolve_checkpoint
+
+    def report(row) -> None:
+        if not as_json:
+            err().print(f"{row.format}, batch {row.batch}: {row.status}", markup=False, highlight=False)
+
+    source = resolve_checkpoint(checkpoint, project)
+    rows, context = benchmark(source, formats, tuple(batches or DEFAULT_BATCHES), images,
+                              str(data_dir) if data_dir else None, on_row=report)
+    if as_json:
+        print_json({**context, "rows": [row.to_dict() for row in rows]})
+        return
+    _print_benchmark(rows, context)
+
+
+def _print_benchmark(rows, context: dict) -> None:
+    table = Table(title=f"{context['model']}, {context['timed_images']:,} images timed per row, accuracy on all "
+                        f"{context['test_images']:,} {context['dataset']} test images, {context['torch_threads']} "
+                        "torch threads", title_justify="left")
+    numeric = ("batch", "ms/image", "images/s", "test accuracy")
+    columns = ("format", "runtime", *numeric) + (("note",) if any(row.note for row in rows) else ())
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
+    for row in rows:
+        ok = row.status == "ok"
+        cells = [row.format, row.runtime, str(row.batch), f"{row.ms_per_image:.3f}" if ok else row.status,
+                 f"{row.images_per_s:,.0f}" if ok else "-", f"{row.test_accuracy:.2%}" if ok else "-"]
+        table.add_row(*cells, *([escape(row.note)] if "note" in columns else []))
+    out().print(table)

@@ -25,6 +25,8 @@ class Onnx(ExportFormat):
     description = "graph for onnxruntime; metadata in metadata_props"
     consumers = "onnxruntime, OpenCV DNN, any ONNX runtime (`lenet predict` runs it without torch)"
     needs = "`pip install 'lenet-cli[onnx]'` to write (onnx, onnxscript); onnxruntime, installed with lenet, to run"
+    runtime = "onnxruntime"
+    requires = ("onnx", "onnxscript", "onnxruntime")
     options = {"opset": DEFAULT_OPSET, "dynamic_batch": True}
 
     def to_bytes(self, model: Any, example: Any, metadata: dict[str, Any], *,

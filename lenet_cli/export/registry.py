@@ -40,6 +40,8 @@ class ExportFormat:
     description: ClassVar[str]  # one line for tables and help
     consumers: ClassVar[str]  # who reads the file, for the docs
     needs: ClassVar[str]  # what must be installed to write and read it
+    requires: ClassVar[tuple[str, ...]] = ()  # the importable packages ``needs`` names (torch aside)
+    runtime: ClassVar[str]  # what runs the file when it is read back, e.g. "onnxruntime"
     options: ClassVar[dict[str, Any]] = {}  # the format's own keyword options of ``write`` and their defaults
 
     def to_bytes(self, model: "torch.nn.Module", example: "torch.Tensor", metadata: dict[str, Any],

@@ -19,6 +19,8 @@ class Safetensors(ExportFormat):
     description = "weights only; metadata in the header and in a JSON sidecar (`best.json`)"
     consumers = "`safetensors.torch.load_file` into `lenet_cli.get_model(...)`, or any framework"
     needs = "safetensors (installed with lenet)"
+    runtime = "PyTorch (weights into the model)"
+    requires = ("safetensors",)
 
     def to_bytes(self, model: Any, example: Any, metadata: dict[str, Any], **options: Any) -> bytes:
         from safetensors.torch import save

@@ -23,6 +23,7 @@ class TorchScript(ExportFormat):
     description = "traced graph with the metadata as an extra file"
     consumers = "`torch.jit.load` (C++ `torch::jit::load`)"
     needs = "torch"
+    runtime = "TorchScript (torch.jit)"
 
     def to_bytes(self, model: Any, example: Any, metadata: dict[str, Any], **options: Any) -> bytes:
         import torch
