@@ -6,11 +6,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from ..data import DATASETS, locate
-from ..models import get_model_spec, list_models
-from .console import out, print_json
+from .console import new_table, out, print_json
 from .options import JsonOption
 
 
@@ -19,11 +16,13 @@ def models_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the registered models with their input shape and parameter count."""
+    from ..models import get_model_spec, list_models
+
     specs = [get_model_spec(name) for name in list_models(pattern)]
     if as_json:
         print_json([spec.to_dict() for spec in specs])
         return
-    table = Table(title="Models")
+    table = new_table(title="Models")
     for column in ("name", "input (C,H,W)", "classes", "parameters", "description"):
         table.add_column(column, justify="right" if column in ("classes", "parameters") else "left")
     for spec in specs:
@@ -39,12 +38,14 @@ def datasets_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the datasets: classes, image shape, and where each would be loaded from right now."""
+    from ..data import DATASETS, locate
+
     found = [(spec, locate(spec, data_dir=data_dir)) for spec in DATASETS.values()]
     if as_json:
         print_json([{**spec.to_dict(), "source": location.kind, "path": str(location.path) if location.path else None}
                     for spec, location in found])
         return
-    table = Table(title="Datasets", caption="Also: idx:DIR (MNIST-format files) and folder:DIR (DIR/train/<class>/...)")
+    table = new_table(title="Datasets", caption="Also: idx:DIR (MNIST-format files) and folder:DIR (DIR/train/<class>/...)")
     for column in ("name", "classes", "shape", "available from", "title"):
         table.add_column(column, justify="right" if column == "classes" else "left", overflow="fold")
     for spec, location in found:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from ..checkpoint import json_text
 from ..errors import IOFailure
 from ..training.distributed import is_main_process
 
-__all__ = ["out", "err", "print_json", "print_error", "print_note"]
+__all__ = ["out", "err", "print_json", "print_error", "print_note", "new_table"]
 
 
 def out() -> Console:
@@ -19,6 +22,13 @@ def out() -> Console:
     if sys.stdout is None:  # started with stdout closed (`>&-`): the result would vanish without a word
         raise IOFailure("stdout is closed; nowhere to print the result")
     return Console(file=sys.stdout, highlight=False)
+
+
+def new_table(*args: Any, **kwargs: Any) -> "Table":
+    """A Rich table; rich.table is imported here, when a table is drawn, not when a command starts."""
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
 
 
 def err() -> Console:

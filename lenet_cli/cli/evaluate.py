@@ -7,10 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..errors import QualityGateFailed, from_os_error
-from .console import err, out, print_json
+from .console import err, new_table, out, print_json
 from .options import DataDirOption, JsonOption, OfflineOption
 
 PLOT_NAMES = ("confusion.png", "mistakes.png")  # what --plot writes, in this order
@@ -68,14 +67,14 @@ def _print_report(result) -> None:
     """Summary, per-class and confusion tables on stdout."""
     report = result.report
     console = out()
-    head = Table(title=f"{result.checkpoint} on {result.dataset} ({result.split}, {report.count} images)")
+    head = new_table(title=f"{result.checkpoint} on {result.dataset} ({result.split}, {report.count} images)")
     head.add_column("metric")
     head.add_column("value", justify="right")
     head.add_row("accuracy (top-1)", f"{report.accuracy:.2%}")
     head.add_row(f"accuracy (top-{report.topk})", f"{report.topk_accuracy:.2%}")
     head.add_row("loss (cross-entropy)", f"{report.loss:.4f}")
     console.print(head)
-    per_class = Table(title="Per class")
+    per_class = new_table(title="Per class")
     for column in ("class", "precision", "recall", "f1", "support"):
         per_class.add_column(column, justify="left" if column == "class" else "right")
     for row in report.per_class:
@@ -85,7 +84,7 @@ def _print_report(result) -> None:
         per_class.add_row(label, f"{avg['precision']:.4f}", f"{avg['recall']:.4f}", f"{avg['f1']:.4f}",
                           str(report.count), style="bold")
     console.print(per_class)
-    matrix = Table(title="Confusion matrix (rows: true, columns: predicted)")
+    matrix = new_table(title="Confusion matrix (rows: true, columns: predicted)")
     matrix.add_column("")
     for name in report.classes:
         matrix.add_column(name[:6], justify="right")

@@ -7,12 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..errors import UsageError
 from ..export import get_format, list_formats
 from ..export.onnx_format import DEFAULT_OPSET
-from .console import err, out, print_json
+from .console import err, new_table, out, print_json
 from .options import CheckpointOption, DataDirOption, JsonOption, ProjectOption, given_on_command_line
 
 _FORMAT_OPTIONS = ("opset", "dynamic_batch")  # the options below that belong to one format (ExportFormat.options)
@@ -102,7 +101,7 @@ def benchmark_command(
 
 
 def _print_benchmark(rows, context: dict) -> None:
-    table = Table(title=f"{context['model']}, {context['timed_images']:,} images timed per row, accuracy on all "
+    table = new_table(title=f"{context['model']}, {context['timed_images']:,} images timed per row, accuracy on all "
                         f"{context['test_images']:,} {context['dataset']} test images, {context['torch_threads']} "
                         "torch threads", title_justify="left")
     numeric = ("batch", "ms/image", "images/s", "test accuracy")

@@ -7,10 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..errors import InputNotFound, LenetError, UsageError
-from .console import out, print_json
+from .console import new_table, out, print_json
 from .options import CheckpointOption, PreprocessOption, ProjectOption
 
 
@@ -46,7 +45,7 @@ def inspect_command(
     if as_json:
         print_json({**result.to_dict(), "checkpoint": str(predictor.checkpoint), "figure": str(target)})
         return
-    table = Table(title=f"{result.model} on {escape(str(image))}")
+    table = new_table(title=f"{result.model} on {escape(str(image))}")
     for column, justify in (("layer", "left"), ("type", "left"), ("shape", "right"), ("min", "right"),
                             ("mean", "right"), ("max", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]

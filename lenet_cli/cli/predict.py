@@ -10,11 +10,10 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..data.images import IMAGE_SUFFIXES
 from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
-from .console import out, print_error, print_json, print_note
+from .console import new_table, out, print_error, print_json, print_note
 from .options import CheckpointOption, PreprocessOption, ProjectOption
 
 _GLOB_CHARS = set("*?[")
@@ -167,7 +166,7 @@ class PreprocessedSaver:
 
 
 def _print_table(rows, number: bool) -> None:
-    table = Table()
+    table = new_table()
     table.add_column("path", overflow="fold")
     if number:
         table.add_column("number")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import UsageError
 from ..models import get_model, get_model_spec, list_models
-from .console import err, out, print_json
+from .console import err, new_table, out, print_json
 from .options import JsonOption
 
 
@@ -70,9 +69,9 @@ def summary_command(
         )
 
 
-def _layer_table(title: str, report) -> Table:
+def _layer_table(title: str, report):
     """One row per layer: type, output shape, parameters and connections."""
-    table = Table(title=title)
+    table = new_table(title=title)
     for column in ("layer", "type"):
         table.add_column(column)
     for column in ("output shape", "parameters", "connections"):
@@ -82,9 +81,9 @@ def _layer_table(title: str, report) -> Table:
     return table
 
 
-def _paper_table(model: str, comparison: dict) -> Table:
+def _paper_table(model: str, comparison: dict):
     """One row per paper layer: our counts, the paper's, and whether they agree."""
-    table = Table(title=f"{model} vs LeCun et al. 1998, section {comparison['section']}")
+    table = new_table(title=f"{model} vs LeCun et al. 1998, section {comparison['section']}")
     table.add_column("layer")
     for column in ("output shape", "params", "paper", "connections", "paper", ""):
         table.add_column(column, justify="right")

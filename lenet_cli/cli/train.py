@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import Interrupted, QualityGateFailed, UsageError
 from ..models import get_model_spec
 from ..training.config import CHOICES, TrainConfig, load_toml
 from ..training.distributed import is_main_process
-from .console import err, out, print_json
+from .console import err, new_table, out, print_json
 from .options import DataDirOption, DeviceOption, OfflineOption, given_on_command_line
-from .progress import TrainProgress
+
 
 _DEFAULT = TrainConfig()  # the CLI shows and uses the config's own defaults
 _EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -95,6 +94,8 @@ def train_command(
     cfg, explicit = _resolve_config(ctx, config)
     if resume is None:
         get_model_spec(cfg.model)  # unknown model: exit 2 before any data is loaded
+    from .progress import TrainProgress  # rich.progress: only training draws it
+
     progress = TrainProgress(enabled=not quiet and is_main_process())
     with StopRequest() as stop, progress:
         try:
@@ -156,7 +157,7 @@ def _launch(nproc: int) -> int:
 
 def _print_summary(result: Any) -> None:
     """The run's outcome as a table on stdout."""
-    table = Table(title=f"Training {result.status}: {result.run_dir}")
+    table = new_table(title=f"Training {result.status}: {result.run_dir}")
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("epochs", str(result.epochs))
