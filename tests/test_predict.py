@@ -235,3 +235,18 @@ def test_the_bundled_onnx_copy_is_the_bundled_checkpoint_and_predicts_like_it(tm
     torch_rows = list(load_predictor(BUNDLED_WEIGHTS).predict_paths(paths))
     assert [p.label for p in onnx] == [p.label for p in torch_rows]
     assert max(abs(a.probability - b.probability) for a, b in zip(onnx, torch_rows)) < 1e-4
+
+
+def test_pictures_prepared_in_several_processes_read_as_in_one(runner, tmp_path: Path) -> None:
+    written = generate(tmp_path / "photos", MNIST_DIR, count=70, seed=3)
+    (tmp_path / "photos" / "00035-broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    outputs = {}
+    for jobs in ("1", "2"):
+        saved = tmp_path / f"seen-{jobs}"
+        result = runner.invoke(app, ["predict", str(tmp_path / "photos"), "--json", "-j", jobs,
+                                     "--save-preprocessed", str(saved)])
+        assert result.exit_code == 65, result.output  # the broken file; the others are read
+        assert "00035-broken.png" in result.stderr
+        outputs[jobs] = (result.stdout, sorted((p.name, p.read_bytes()) for p in saved.iterdir()))
+    assert len(outputs["1"][0].splitlines()) == len(written)
+    assert outputs["1"] == outputs["2"]

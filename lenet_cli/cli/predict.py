@@ -47,6 +47,7 @@ def predict_command(
     preprocess: PreprocessOption = None,
     save_preprocessed: Annotated[Optional[Path], typer.Option(help="Write what the model saw, and the steps that made it, as PNG into this directory.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subdirectories.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes preparing pictures (default: every core from 64 pictures on).")] = None,
     project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
@@ -65,7 +66,8 @@ def predict_command(
     if number:
         results = predictor.read_numbers(paths, on_prepared=saver)
     else:
-        results = predictor.predict_paths(paths, topk, on_prepared=_noticing_rows(saver))
+        results = predictor.predict_paths(paths, topk, on_prepared=_noticing_rows(saver), jobs=jobs,
+                                          stages_needed=None if saver else ("glyphs",))
     bad = 0
     for item in results:
         if isinstance(item, Unreadable):

@@ -7,9 +7,10 @@ model.onnx`` starts without torch.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator
 
 import numpy as np
 
@@ -17,9 +18,10 @@ from ..data.images import PREPROCESS_MODES, open_image, prepare_mnist, prepare_n
 from ..data.preprocess import Normalization
 from ..errors import DataFormatError, UsageError
 
-__all__ = ["Prediction", "NumberReading", "Predictor", "Unreadable", "PREDICT_BATCH"]
+__all__ = ["Prediction", "NumberReading", "Preparation", "Predictor", "Unreadable", "PREDICT_BATCH"]
 
 PREDICT_BATCH = 256  # images per forward pass when predicting files
+PARALLEL_FROM = 64  # pictures from which preparing them in several processes pays for starting those
 
 
 @dataclass
@@ -56,6 +58,24 @@ class Unreadable:
     message: str
 
 
+@dataclass(frozen=True)
+class Preparation:
+    """How a picture becomes what the model sees; plain data, so worker processes can do it too."""
+
+    mode: str  # mnist | resize | none
+    image_size: tuple[int, int]
+    channels: int
+
+    def __call__(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> np.ndarray:
+        img = open_image(path, data)
+        if self.mode == "mnist":
+            side = self.image_size[0]
+            return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)[None]
+        if self.mode == "resize":
+            return prepare_resize(img, self.image_size, self.channels)
+        return prepare_none(img, self.image_size, self.channels, path)
+
+
 class Predictor:
     """A model plus the preprocessing that makes raw images look like its training data.
 
@@ -78,18 +98,13 @@ class Predictor:
             raise UsageError(f"--preprocess must be one of {', '.join(PREPROCESS_MODES)}, not {self.mode!r}")
         if self.mode == "mnist" and not mnist_like:
             raise UsageError(f"--preprocess mnist needs a 1-channel model; this one takes {self.channels} channels")
+        self.preparation = Preparation(self.mode, self.image_size, self.channels)
 
     def prepare(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> np.ndarray:
         """The uint8 C x H x W image the model will see (before normalisation); ``stages`` see mnist mode.
 
         ``data``: the file's bytes, already read (an upload); ``path`` then only names it."""
-        img = open_image(path, data)
-        if self.mode == "mnist":
-            side = self.image_size[0]
-            return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)[None]
-        if self.mode == "resize":
-            return prepare_resize(img, self.image_size, self.channels)
-        return prepare_none(img, self.image_size, self.channels, path)
+        return self.preparation(path, stages, data)
 
     def read_number(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> NumberReading:
         """The digits written in a row in the picture at ``path`` (or in ``data``, its bytes), left to right."""
@@ -125,15 +140,22 @@ class Predictor:
         return results
 
     def predict_paths(self, paths: Iterable[Path], topk: int = 3, batch: int = PREDICT_BATCH,
-                      on_prepared: OnPrepared | None = None) -> Iterator[Prediction | Unreadable]:
+                      on_prepared: OnPrepared | None = None, jobs: int | None = None,
+                      stages_needed: Collection[str] | None = None) -> Iterator[Prediction | Unreadable]:
         """Predictions for image files in order, ``batch`` at a time; an unreadable file is reported at once.
 
         ``on_prepared(index, path, image, stages)`` sees each readable image as the model will, and the
-        steps that made it (e.g. to save them, or to notice a row of digits).
+        steps that made it (e.g. to save them, or to notice a row of digits); ``stages_needed`` names the
+        steps it reads (None: all). ``jobs`` processes prepare the pictures (None: every core when there
+        are enough pictures to pay for starting them).
         """
+        paths = list(paths)
+        workers = jobs if jobs is not None else (os.cpu_count() or 1) if len(paths) >= PARALLEL_FROM else 1
+        readable = _each_readable(paths, self.prepare, on_prepared) if workers <= 1 or len(paths) < 2 else \
+            _each_readable_in_parallel(paths, self.preparation, on_prepared, min(workers, len(paths)), stages_needed)
         images: list[np.ndarray] = []
         names: list[str] = []
-        for item in _each_readable(paths, self.prepare, on_prepared):
+        for item in readable:
             if isinstance(item, Unreadable):
                 yield item
                 continue
@@ -158,6 +180,43 @@ class Predictor:
 
 
 OnPrepared = Callable[[int, Path, np.ndarray, dict], None]
+
+
+def _each_readable_in_parallel(paths: list[Path], preparation: Preparation, on_prepared: OnPrepared | None,
+                               workers: int, stages_needed: Collection[str] | None,
+                               ) -> Iterator[tuple[Path, np.ndarray] | Unreadable]:
+    """``_each_readable`` with the pictures prepared by ``workers`` processes, in order.
+
+    The processes come from a fork server, a clean process that never ran onnxruntime's threads
+    (forking this one could inherit a held lock), with the preparation code already imported.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    tasks = ((preparation, path, stages_needed) for path in paths)
+    with context.Pool(workers) as pool:
+        index = 0
+        for path, (image, stages, error) in zip(paths, pool.imap(_prepare_in_worker, tasks, chunksize=8)):
+            if error is not None:
+                yield Unreadable(str(path), error)
+                continue
+            if on_prepared is not None:
+                on_prepared(index, path, image, stages)
+            index += 1
+            yield path, image
+
+
+def _prepare_in_worker(task: tuple[Preparation, Path, Collection[str] | None],
+                       ) -> tuple[np.ndarray | None, dict, str | None]:
+    """One picture prepared in a worker process: (image, the steps asked for, None) or (None, {}, why not)."""
+    preparation, path, stages_needed = task
+    stages: dict = {}
+    try:
+        image = preparation(path, stages)
+    except DataFormatError as exc:
+        return None, {}, str(exc)
+    return image, stages if stages_needed is None else {k: v for k, v in stages.items() if k in stages_needed}, None
 
 
 def _each_readable(paths: Iterable[Path], read: Callable[[Path, dict], Any], on_prepared: OnPrepared | None,
