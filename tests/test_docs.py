@@ -244,7 +244,7 @@ def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Pat
     pytest.importorskip("onnxruntime")
     documented = _documented_fields()
     assert set(documented) == {"train", "eval", "predict", "predict --number", "summary", "inspect", "export",
-                               "models", "datasets"}
+                               "benchmark", "models", "datasets"}
     data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=32)}"
     image = str(DOCS / "img" / "three.png")
 
@@ -265,6 +265,8 @@ def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Pat
         "inspect": json.loads(run("inspect", image, "--out", str(tmp_path / "inspect.png"))),
         "export": json.loads(run("export", "--format", "onnx", "--checkpoint", checkpoint,
                                  "--out", str(tmp_path / "model.onnx"))),
+        "benchmark": json.loads(run("benchmark", "--checkpoint", checkpoint, "-f", "pytorch", "-b", "4",
+                                    "--images", "8", "--data-dir", str(tmp_path / "data"))),
         "models": json.loads(run("models"))[0],
         "datasets": json.loads(run("datasets"))[0],
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from browser import chromium, draw, missing_browser
 from conftest import REPO, NetworkAccessInTest
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
@@ -26,6 +26,9 @@ from lenet_cli.inference.loading import BUNDLED_ONNX
 from photo_digits import load_mnist_test
 
 pytest.importorskip("fastapi", reason="lenet serve needs the serve extra (included in dev)")
+
+SEVEN = [[(0.28, 0.25), (0.5, 0.25), (0.72, 0.25), (0.66, 0.42), (0.57, 0.6), (0.5, 0.78)]]  # strokes, 0..1 of the pad
+ONE = [[(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)]]
 
 
 class Server:
@@ -222,57 +225,27 @@ def test_tests_may_reach_loopback_only() -> None:
         socket.create_connection(("192.0.2.1", 80), timeout=1)  # TEST-NET-1: refused before any packet
 
 
-def _chrome():
-    """Debian's chromium through Selenium, or a skip saying why there is none."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra")
-    from selenium.webdriver.chrome.service import Service as ChromeService
-
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not browser or not driver:
-        pytest.skip("no chromium/chromedriver here; .ci/run installs Debian's chromium and chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
-        options.add_argument(argument)
-    return webdriver.Chrome(service=ChromeService(driver), options=options)
-
-
-def _draw(browser, pad, strokes: list[list[tuple[float, float]]], kind: str) -> None:
-    """Pointer events along each stroke; points in 0..1 of the pad's side."""
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-    from selenium.webdriver.common.actions.pointer_input import PointerInput
-
-    box = pad.rect
-    actions = ActionBuilder(browser, mouse=PointerInput(kind, f"{kind}-drawer"))  # one name per kind of pointer
-    for stroke in strokes:
-        at = [(round((x - 0.5) * box["width"]), round((y - 0.5) * box["height"])) for x, y in stroke]
-        actions.pointer_action.move_to(pad, *at[0]).pointer_down()
-        for point in at[1:]:
-            actions.pointer_action.move_to(pad, *point)
-        actions.pointer_action.pointer_up()
-    actions.perform()
-
-
 def test_a_digit_drawn_on_the_page_in_chromium_is_read(server: Server) -> None:
-    from selenium.webdriver.common.actions import interaction
+    if missing_browser():
+        pytest.skip(missing_browser())
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser = _chrome()
+    browser = chromium()
     try:
         browser.get(server.url)
         WebDriverWait(browser, 30).until(lambda b: b.find_element("tag name", "body").get_attribute("data-ready"))
         pad = browser.find_element("id", "pad")
         body = browser.find_element("tag name", "body")
-        seven = [[(0.28, 0.25), (0.5, 0.25), (0.72, 0.25), (0.66, 0.42), (0.57, 0.6), (0.5, 0.78)]]
-        _draw(browser, pad, seven, interaction.POINTER_MOUSE)
-        WebDriverWait(browser, 30).until(lambda b: body.get_attribute("data-prediction") == "7")
+        draw(browser, pad, SEVEN, "mouse")
+        WebDriverWait(browser, 30).until(lambda b: not body.get_attribute("data-busy"))
+        assert body.get_attribute("data-prediction") == "7"
         assert browser.find_element("id", "digit").text == "7"
         assert len(browser.find_elements("css selector", "#c1 canvas")) == 6
         assert len(browser.find_elements("css selector", "#c3 canvas")) == 16
         browser.find_element("id", "clear").click()
         assert body.get_attribute("data-prediction") == ""
-        one = [[(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)]]  # a finger this time
-        _draw(browser, pad, one, interaction.POINTER_TOUCH)
-        WebDriverWait(browser, 30).until(lambda b: body.get_attribute("data-prediction") == "1")
+        draw(browser, pad, ONE, "touch")
+        WebDriverWait(browser, 30).until(lambda b: not body.get_attribute("data-busy"))
+        assert body.get_attribute("data-prediction") == "1"
     finally:
         browser.quit()

@@ -47,7 +47,9 @@ def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything is printed, so the URL shown is the real one."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not left 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say TCP,
+        # and with Nagle on every answer waited 40 ms for the client's delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(2048)  # connections wait in the backlog until the server accepts them: the URL works at once

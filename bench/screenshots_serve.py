@@ -1,0 +1,57 @@
+"""The pictures of docs/serving.md: the draw-a-digit page in headless Chromium, at desktop and phone width.
+
+Starts `lenet serve --port 0` (bundled weights), draws a 3 on the pad with pointer events, waits
+for the prediction and saves a screenshot per width.
+
+    python bench/screenshots_serve.py [--out docs/img/serve]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from browser import chromium, draw, missing_browser  # noqa: E402
+
+THREE = [[(0.3, 0.26), (0.45, 0.17), (0.62, 0.2), (0.68, 0.3), (0.6, 0.42), (0.47, 0.47), (0.62, 0.52),
+          (0.7, 0.64), (0.64, 0.78), (0.48, 0.84), (0.3, 0.78)]]
+SIZES = {"page-desktop.png": (1280, 800), "page-phone.png": (390, 1900)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "serve")
+    args = parser.parse_args()
+    if missing_browser():
+        raise SystemExit(missing_browser())
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server = subprocess.Popen([sys.executable, "-m", "lenet_cli", "serve", "--port", "0"], stderr=subprocess.PIPE, text=True)
+    url = re.search(r"http://\S+/", server.stderr.readline()).group(0)
+    try:
+        for name, (width, height) in SIZES.items():
+            browser = chromium(width, height)
+            try:
+                browser.get(url)
+                body = browser.find_element("tag name", "body")
+                WebDriverWait(browser, 30).until(lambda b: body.get_attribute("data-ready"))
+                draw(browser, browser.find_element("id", "pad"), THREE)
+                WebDriverWait(browser, 60).until(
+                    lambda b: body.get_attribute("data-prediction") and not body.get_attribute("data-busy"))
+                browser.save_screenshot(str(args.out / name))
+                print(f"{args.out / name}: read as {body.get_attribute('data-prediction')}")
+            finally:
+                browser.quit()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
