@@ -22,13 +22,13 @@ from starlette.formparsers import MultiPartParser
 
 from .. import __version__
 from ..errors import DataFormatError, ImageTooLarge, LenetError
+from .server import SETTINGS_VARIABLE
 from .service import BadRequest, Service, Upload, load_service
 
-__all__ = ["create_app", "app_from_environment", "DEFAULT_MAX_BYTES", "MAX_FILES", "SETTINGS_VARIABLE"]
+__all__ = ["create_app", "app_from_environment", "DEFAULT_MAX_BYTES", "MAX_FILES"]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # one request's body
 MAX_FILES = 256  # images in one multipart request
-SETTINGS_VARIABLE = "LENET_SERVE_SETTINGS"  # JSON: how each worker process of `lenet serve --workers N` is set up
 _log = logging.getLogger("lenet.serve")
 
 
