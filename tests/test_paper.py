@@ -188,3 +188,18 @@ def test_save_preprocessed_shows_the_steps_of_a_number(runner, tmp_path: Path) -
     assert np.asarray(Image.open(tmp_path / "seen" / "00000-n-1.png")).shape == (28, 28)
     steps = Image.open(tmp_path / "seen" / "00000-n.steps.png")
     assert steps.height > 100 and steps.width > 3 * steps.height  # the picture, ink, rules removed, the digits
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_a_grey_picture_s_ink_is_its_lightness_distance_as_in_colour(seed: int, chalk: bool) -> None:
+    """The one-channel shortcut for grey pictures gives the colour path's Delta E (its a*, b* are ~0)."""
+    from lenet_cli.data import paper
+
+    rng = np.random.default_rng(seed)
+    grey = np.clip(rng.normal(0.15 if chalk else 0.85, 0.05, (40, 56)), 0, 1)
+    grey[10:30, 20:26] = 0.9 if chalk else 0.1  # a stroke
+    rgb = np.repeat(grey[..., None], 3, axis=-1).astype(np.float32)
+    tinted = rgb.copy()
+    tinted[..., 2] = np.nextafter(tinted[..., 2], np.float32(2))  # not exactly grey: the colour path runs
+    assert np.abs(paper.ink_strength(rgb) - paper.ink_strength(tinted)).max() < 0.05

@@ -84,14 +84,26 @@ def _hysteresis(strength: np.ndarray, threshold: float) -> tuple[np.ndarray, lis
 
 
 def ink_strength(rgb: np.ndarray) -> np.ndarray:
-    """CIELAB distance (Delta E 1976) of each pixel from the paper around it, after dividing the paper out."""
-    linear = _srgb_to_linear(np.clip(rgb, 0.0, 1.0))
+    """CIELAB distance (Delta E 1976) of each pixel from the paper around it, after dividing the paper out.
+
+    A grey picture (scans, drawings, most uploads) is worked on as one channel: its colour is grey
+    throughout, so a* and b* are 0 and the distance is that of lightness alone, at a third of the work.
+    """
+    grey = bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+    linear = _srgb_to_linear(np.clip(rgb[..., :1] if grey else rgb, 0.0, 1.0))
     paper, dark_ink = _paper_estimate(linear)
     balanced = linear / np.maximum(paper, 0.02)  # the paper becomes white (1, 1, 1)
     # Only a change towards the ink's side is ink: paper brighter than its surroundings is not dark ink.
     balanced = np.minimum(balanced, 1.0) if dark_ink else np.clip(balanced, 1.0, 4.0)
+    if grey:
+        return np.abs(116.0 * _lab_f(balanced[..., 0]) - 116.0).astype(np.float32)  # |L* - 100|
     lab = _linear_to_lab(balanced)
     return np.sqrt((lab[..., 0] - 100.0) ** 2 + lab[..., 1] ** 2 + lab[..., 2] ** 2).astype(np.float32)
+
+
+def _luminance(linear: np.ndarray) -> np.ndarray:
+    """Relative luminance of linear RGB, or the one channel of a grey picture."""
+    return linear[..., 0] if linear.shape[-1] == 1 else linear @ _LUMINANCE
 
 
 def _paper_estimate(linear: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -106,13 +118,14 @@ def _paper_estimate(linear: np.ndarray) -> tuple[np.ndarray, bool]:
     h, w, _ = linear.shape
     factor = max(1.0, min(h, w) / _LOW_SIDE)
     low_w, low_h = max(1, round(w / factor)), max(1, round(h / factor))
+    channels = range(linear.shape[-1])
     small = np.stack([np.asarray(Image.fromarray(linear[..., c], "F").resize((low_w, low_h), Image.BOX))
-                      for c in range(3)], axis=-1)
-    toward_paper = _ink_is_darker(small @ _LUMINANCE)  # paper is brighter than pen, darker than chalk
+                      for c in channels], axis=-1)
+    toward_paper = _ink_is_darker(_luminance(small))  # paper is brighter than pen, darker than chalk
     paper = _rank_filter(_rank_filter(small, _WINDOW, toward_paper), _WINDOW, not toward_paper)
     paper = _box_blur(paper, 1)  # smooth, but keep a shadow's edge sharp
-    return np.stack([np.asarray(Image.fromarray(paper[..., c], "F").resize((w, h), Image.BILINEAR))
-                     for c in range(3)], axis=-1), toward_paper
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(paper[..., c]), "F").resize((w, h), Image.BILINEAR))
+                     for c in channels], axis=-1), toward_paper
 
 
 def _ink_is_darker(luminance: np.ndarray) -> bool:
@@ -150,7 +163,7 @@ def _rank_filter_along(rgb: np.ndarray, size: int, brightest: bool, axis: int) -
     pad = [(0, 0)] * 3
     pad[axis] = (size // 2, size // 2)
     padded = np.pad(rgb, pad, mode="edge")
-    windows = sliding_window_view(padded @ _LUMINANCE, size, axis=axis)
+    windows = sliding_window_view(_luminance(padded), size, axis=axis)
     pick = np.argmax(windows, axis=-1) if brightest else np.argmin(windows, axis=-1)
     rows, cols = np.indices(rgb.shape[:2])
     return padded[rows + pick, cols] if axis == 0 else padded[rows, cols + pick]
@@ -270,16 +283,23 @@ def components(mask: np.ndarray) -> tuple[np.ndarray, list[Component]]:
 
 
 def _label_image(shape, run_row, run_start, run_end, roots) -> tuple[np.ndarray, list[Component]]:
+    """The label image and the pieces, from the runs and the root each run's piece has (no loop per piece)."""
     labels = np.zeros(shape, np.int32)
     unique, run_label = np.unique(roots, return_inverse=True)
-    found = []
-    for index in range(len(unique)):
-        runs = np.nonzero(run_label == index)[0]
-        for r in runs:
-            labels[run_row[r], run_start[r] : run_end[r]] = index + 1
-        found.append(Component(int(run_start[runs].min()), int(run_row[runs].min()), int(run_end[runs].max()),
-                               int(run_row[runs].max()) + 1, int((run_end[runs] - run_start[runs]).sum()), index + 1))
-    return labels, found
+    count, lengths = len(unique), run_end - run_start
+    if count == 0:
+        return labels, []
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)  # where each run starts among all run pixels
+    columns = np.arange(int(lengths.sum())) - first + np.repeat(run_start, lengths)
+    labels[np.repeat(run_row, lengths), columns] = np.repeat(run_label + 1, lengths)
+    x0, y0 = np.full(count, shape[1]), np.full(count, shape[0])
+    x1, y1, area = np.zeros(count, np.int64), np.zeros(count, np.int64), np.zeros(count, np.int64)
+    np.minimum.at(x0, run_label, run_start)
+    np.minimum.at(y0, run_label, run_row)
+    np.maximum.at(x1, run_label, run_end)
+    np.maximum.at(y1, run_label, run_row + 1)
+    np.add.at(area, run_label, lengths)
+    return labels, [Component(int(x0[k]), int(y0[k]), int(x1[k]), int(y1[k]), int(area[k]), k + 1) for k in range(count)]
 
 
 def otsu(x: np.ndarray) -> float:
@@ -328,5 +348,10 @@ def _linear_to_lab(linear: np.ndarray) -> np.ndarray:
     """Linear sRGB (white = 1, 1, 1) -> CIELAB under D65."""
     matrix = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]], np.float32)
     xyz = linear @ matrix.T / np.array([0.95047, 1.0, 1.08883], np.float32)
-    f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
+    f = _lab_f(xyz)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def _lab_f(t: np.ndarray) -> np.ndarray:
+    """CIELAB's companding of a tristimulus ratio."""
+    return np.where(t > 216 / 24389, np.cbrt(t), (24389 / 27 * t + 16) / 116)
