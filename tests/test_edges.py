@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from conftest import REPO, wait_until, write_mnist_files
-from lenet_cli.cli import catalog
+from lenet_cli import models
 from lenet_cli.cli.app import app
 from lenet_cli.inference.loading import BUNDLED_WEIGHTS
 from lenet_cli.training.records import make_run_dir
@@ -150,7 +150,7 @@ def test_escaping_os_errors_get_documented_codes(runner, monkeypatch, error: OSE
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(catalog, "list_models", fail)
+    monkeypatch.setattr(models, "list_models", fail)  # what `lenet models` calls
     result = runner.invoke(app, ["models"])
     assert result.exit_code == code and result.stderr.count("\n") == 1 and error.strerror in result.stderr
 
@@ -159,7 +159,7 @@ def test_a_bug_is_one_line_and_a_crash_file(runner, monkeypatch, isolated_data_s
     def fail(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(catalog, "list_models", fail)
+    monkeypatch.setattr(models, "list_models", fail)  # what `lenet models` calls
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 70 and result.stderr.count("\n") == 1, result.output
     assert "internal error (a bug" in result.stderr and "ZeroDivisionError" in result.stderr
