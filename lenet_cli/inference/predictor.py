@@ -150,9 +150,9 @@ class Predictor:
         are enough pictures to pay for starting them).
         """
         paths = list(paths)
-        workers = jobs if jobs is not None else (os.cpu_count() or 1) if len(paths) >= PARALLEL_FROM else 1
-        readable = _each_readable(paths, self.prepare, on_prepared) if workers <= 1 or len(paths) < 2 else \
-            _each_readable_in_parallel(paths, self.preparation, on_prepared, min(workers, len(paths)), stages_needed)
+        workers = min(len(paths), jobs if jobs is not None else _default_workers(len(paths)))
+        readable = _each_readable(paths, self.prepare, on_prepared) if workers <= 1 else \
+            _each_readable_in_parallel(paths, self.preparation, on_prepared, workers, stages_needed)
         images: list[np.ndarray] = []
         names: list[str] = []
         for item in readable:
@@ -182,6 +182,11 @@ class Predictor:
 OnPrepared = Callable[[int, Path, np.ndarray, dict], None]
 
 
+def _default_workers(pictures: int) -> int:
+    """Every core, once there are enough pictures to pay for starting the processes."""
+    return (os.cpu_count() or 1) if pictures >= PARALLEL_FROM else 1
+
+
 def _each_readable_in_parallel(paths: list[Path], preparation: Preparation, on_prepared: OnPrepared | None,
                                workers: int, stages_needed: Collection[str] | None,
                                ) -> Iterator[tuple[Path, np.ndarray] | Unreadable]:
@@ -192,8 +197,11 @@ def _each_readable_in_parallel(paths: list[Path], preparation: Preparation, on_p
     """
     import multiprocessing
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+    else:  # Windows: fresh interpreters
+        context = multiprocessing.get_context("spawn")
     tasks = ((preparation, path, stages_needed) for path in paths)
     with context.Pool(workers) as pool:
         index = 0
