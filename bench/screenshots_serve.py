@@ -21,7 +21,7 @@ from browser import chromium, draw, missing_browser  # noqa: E402
 
 THREE = [[(0.3, 0.26), (0.45, 0.17), (0.62, 0.2), (0.68, 0.3), (0.6, 0.42), (0.47, 0.47), (0.62, 0.52),
           (0.7, 0.64), (0.64, 0.78), (0.48, 0.84), (0.3, 0.78)]]
-SIZES = {"page-desktop.png": (1280, 800), "page-phone.png": (390, 1900)}
+SIZES = {"page-desktop.png": (1280, 800), "page-phone.png": (390, 1440)}
 
 
 def main() -> None:
