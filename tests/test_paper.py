@@ -199,7 +199,19 @@ def test_a_grey_picture_s_ink_is_its_lightness_distance_as_in_colour(seed: int, 
     rng = np.random.default_rng(seed)
     grey = np.clip(rng.normal(0.15 if chalk else 0.85, 0.05, (40, 56)), 0, 1)
     grey[10:30, 20:26] = 0.9 if chalk else 0.1  # a stroke
+    grey = np.round(grey * 255) / 255  # the levels a picture has: the tint below cannot move one to the next
     rgb = np.repeat(grey[..., None], 3, axis=-1).astype(np.float32)
     tinted = rgb.copy()
     tinted[..., 2] = np.nextafter(tinted[..., 2], np.float32(2))  # not exactly grey: the colour path runs
     assert np.abs(paper.ink_strength(rgb) - paper.ink_strength(tinted)).max() < 0.05
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 3), st.integers(0, 7), st.sampled_from([0, 1]))
+def test_edge_padding_is_numpy_s(h: int, w: int, channels: int, width: int, axis: int) -> None:
+    from lenet_cli.data.paper import _edge_padded
+
+    array = np.random.default_rng(h * w + width).random((h, w, channels)).astype(np.float32)
+    pad = [(0, 0)] * 3
+    pad[axis] = (width, width)
+    assert np.array_equal(_edge_padded(array, width, axis), np.pad(array, pad, mode="edge"))

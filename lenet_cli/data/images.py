@@ -144,8 +144,9 @@ def _find_ink(img, stages: dict | None) -> tuple[InkMap, float]:
 
 def _near(region: np.ndarray) -> np.ndarray:
     """``region`` grown by a pixel: the soft edges of strokes belong to them."""
-    padded = np.pad(region, 1)
     h, w = region.shape
+    padded = np.zeros((h + 2, w + 2), bool)
+    padded[1:-1, 1:-1] = region
     grown = np.zeros_like(region)
     for dy in range(3):
         for dx in range(3):
