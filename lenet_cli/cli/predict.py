@@ -47,7 +47,7 @@ def predict_command(
     preprocess: PreprocessOption = None,
     save_preprocessed: Annotated[Optional[Path], typer.Option(help="Write what the model saw, and the steps that made it, as PNG into this directory.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subdirectories.")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes preparing pictures (default: every core from 64 pictures on).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes preparing pictures (default: every core from 64 pictures on; --number reads in one).")] = None,
     project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
