@@ -16,7 +16,6 @@ import http.client
 import io
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -28,6 +27,9 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+import browser  # noqa: E402
+
 MNIST = REPO / "lenet_cli" / "data" / "bundled" / "mnist"
 
 
@@ -44,14 +46,8 @@ def digits(count: int) -> list[tuple[bytes, int]]:
 
 
 def start_server(options: list[str]) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", "serve", "--port", "0", *options],
-                            stderr=subprocess.PIPE, text=True, cwd=REPO)
-    line = proc.stderr.readline()
-    found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-    if not found:
-        proc.kill()
-        raise SystemExit(f"server did not start: {line}{proc.stderr.read()}")
-    return proc, int(found.group(1))
+    proc, url = browser.start_server(*options)
+    return proc, int(url.rstrip("/").rsplit(":", 1)[1])
 
 
 def client(port: int, work: list[tuple[bytes, int]], latencies: list[float], errors: list[str]) -> None:

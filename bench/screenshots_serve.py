@@ -9,19 +9,17 @@ for the prediction and saves a screenshot per width.
 from __future__ import annotations
 
 import argparse
-import re
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from browser import chromium, draw, missing_browser  # noqa: E402
+from browser import chromium, draw, missing_browser, start_server  # noqa: E402
 
 THREE = [[(0.3, 0.26), (0.45, 0.17), (0.62, 0.2), (0.68, 0.3), (0.6, 0.42), (0.47, 0.47), (0.62, 0.52),
           (0.7, 0.64), (0.64, 0.78), (0.48, 0.84), (0.3, 0.78)]]
-SIZES = {"page-desktop.png": (1280, 800), "page-phone.png": (390, 1440)}
+SIZES = {"page-desktop.png": (1280, 800), "page-phone.png": (390, 1720)}
 
 
 def main() -> None:
@@ -32,8 +30,7 @@ def main() -> None:
         raise SystemExit(missing_browser())
     from selenium.webdriver.support.ui import WebDriverWait
 
-    server = subprocess.Popen([sys.executable, "-m", "lenet_cli", "serve", "--port", "0"], stderr=subprocess.PIPE, text=True)
-    url = re.search(r"http://\S+/", server.stderr.readline()).group(0)
+    server, url = start_server()
     try:
         for name, (width, height) in SIZES.items():
             browser = chromium(width, height)

@@ -1,11 +1,30 @@
-"""Debian's Chromium through Selenium, and drawing on a page with pointer events (tests and docs pictures)."""
+"""A live `lenet serve`, Debian's Chromium through Selenium, and drawing on its page with pointer events
+(tests, benchmarks and docs pictures)."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-__all__ = ["chromium", "draw", "missing_browser"]
+__all__ = ["chromium", "draw", "missing_browser", "start_server"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def start_server(*options: str) -> tuple[subprocess.Popen, str]:
+    """`lenet serve --port 0 OPTIONS` as a user starts it, and the URL it printed (it is live at once)."""
+    proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", "serve", "--port", "0", *options],
+                            cwd=REPO, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()
+    found = re.search(r"http://127\.0\.0\.1:\d+/", first)
+    if not found:
+        proc.kill()
+        raise RuntimeError(f"lenet serve did not start: {first}{proc.stderr.read()}")
+    return proc, found.group(0)
 
 
 def missing_browser() -> str | None:

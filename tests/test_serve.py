@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import signal
 import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -18,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import chromium, draw, missing_browser
-from conftest import REPO, NetworkAccessInTest
+from browser import chromium, draw, missing_browser, start_server
+from conftest import NetworkAccessInTest
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.inference.loading import BUNDLED_ONNX
@@ -35,12 +33,7 @@ class Server:
     """`lenet serve` in a subprocess, listening on a free port it reports itself (--port 0)."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", "serve", "--port", "0", *args],
-                                     cwd=REPO, stderr=subprocess.PIPE, text=True)
-        first = self.proc.stderr.readline()
-        found = re.search(r"http://127\.0\.0\.1:(\d+)/", first)
-        assert found, first + self.proc.stderr.read()
-        self.url = found.group(0)
+        self.proc, self.url = start_server(*args)
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
         self.proc.send_signal(sig)

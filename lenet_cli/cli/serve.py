@@ -30,12 +30,13 @@ def serve_command(
     from ..serving.server import listen, serve
     from ..serving.service import load_service
 
-    settings = {"checkpoint": checkpoint, "preprocess": preprocess, "project": str(project),
-                "max_bytes": int(max_upload_mb * 1024 * 1024)}
+    max_bytes = int(max_upload_mb * 1024 * 1024)
     service = load_service(checkpoint, preprocess, str(project))  # a bad checkpoint fails here, not in a worker
     sockets = listen(host, port, workers)
     shown = f"[{host}]" if ":" in host else host
     print_note(f"serving {service.predictor.model_name} ({service.source_label}) at "
                f"http://{shown}:{sockets[0].getsockname()[1]}/ with {workers} worker(s); Ctrl-C stops")
-    serve(create_app(service, settings["max_bytes"]), settings, sockets, access_log)
+    worker_settings = {"checkpoint": checkpoint, "preprocess": preprocess, "project": str(project),
+                       "max_bytes": max_bytes}  # what each of several worker processes sets itself up from
+    serve(create_app(service, max_bytes), worker_settings, sockets, access_log)
     print_note("stopped; requests already received were answered first")

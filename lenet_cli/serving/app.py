@@ -32,8 +32,12 @@ MAX_FILES = 256  # images in one multipart request
 _log = logging.getLogger("lenet.serve")
 
 
-class _TooLarge(Exception):
-    pass
+class RequestTooLarge(BadRequest):
+    """A request body over the server's limit (HTTP 413)."""
+
+
+# The project's errors as HTTP statuses, most specific first; any other LenetError is the client's (400).
+_STATUS = ((RequestTooLarge, 413), (ImageTooLarge, 413), (BadRequest, 400), (DataFormatError, 415))
 
 
 def create_app(service: Service, max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
@@ -89,17 +93,9 @@ def _error(status: int, message: str) -> JSONResponse:
 def _add_error_handlers(app: FastAPI) -> None:
     """Every failure as ``{"error": ...}``; nothing a client sends can take the server down."""
 
-    @app.exception_handler(_TooLarge)
-    async def too_large(_request: Request, exc: _TooLarge) -> JSONResponse:
-        return _error(413, str(exc))
-
     @app.exception_handler(LenetError)
     async def lenet_error(_request: Request, exc: LenetError) -> JSONResponse:
-        if isinstance(exc, BadRequest):
-            return _error(400, str(exc))
-        if isinstance(exc, ImageTooLarge):
-            return _error(413, str(exc))
-        return _error(415 if isinstance(exc, DataFormatError) else 400, str(exc))
+        return _error(next((status for kind, status in _STATUS if isinstance(exc, kind)), 400), str(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -141,11 +137,11 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     """The request body, refused as soon as it is known to pass ``max_bytes``."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
-        raise _TooLarge(f"request body of {int(declared):,} bytes is over the limit of {max_bytes:,}")
+        raise RequestTooLarge(f"request body of {int(declared):,} bytes is over the limit of {max_bytes:,}")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise _TooLarge(f"request body is over the limit of {max_bytes:,} bytes")
+            raise RequestTooLarge(f"request body is over the limit of {max_bytes:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)

@@ -73,7 +73,8 @@ class Service:
         image = p.prepare(Path(upload.name), data=_bytes_of(upload))
         prediction = p.predict(image[None], [upload.name], len(p.classes))[0]
         probabilities = dict(prediction.topk)
-        return {"prediction": {**prediction.to_dict(), "topk": prediction.to_dict()["topk"][:3]},
+        shown = prediction.to_dict()
+        return {"prediction": {**shown, "topk": shown["topk"][:3]},
                 "probabilities": [probabilities[name] for name in p.classes],
                 "classes": p.classes, "input": image[0].tolist(), "maps": self._maps(image, upload.name)}
 
