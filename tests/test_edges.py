@@ -419,3 +419,19 @@ def test_config_file_values_are_checked_like_the_command_line(runner, tmp_path: 
     result = runner.invoke(app, ["train", "--config", str(config), "--project", str(tmp_path / "runs")])
     assert result.exit_code == 2 and needle in result.stderr and result.stderr.count("\n") == 1, result.output
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_raised_while_exiting_still_exits_with_the_signal_s_code(monkeypatch, sig: int, code: int) -> None:
+    from lenet_cli.cli import app as app_module
+
+    def interrupted_late() -> None:
+        app_module._SIGNALS_RECEIVED.append(sig)  # the handler ran, and its KeyboardInterrupt got past the guard
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(app_module, "app", interrupted_late)
+    monkeypatch.setattr(app_module, "_SIGNALS_RECEIVED", [])
+    monkeypatch.setattr(app_module.signal, "signal", lambda *args: None)  # leave pytest's handlers alone
+    with pytest.raises(SystemExit) as exited:
+        app_module.main()
+    assert exited.value.code == code
