@@ -31,6 +31,7 @@ from .console import print_error
 from .evaluate import eval_command
 from .export import benchmark_command, export_command
 from .inspection import inspect_command
+from .plot import plot_command
 from .predict import predict_command
 from .serve import serve_command
 from .summary import summary_command
@@ -131,7 +132,7 @@ app = typer.Typer(
 COMMANDS = {
     "models": models_command, "datasets": datasets_command, "eval": eval_command, "export": export_command,
     "benchmark": benchmark_command,
-    "inspect": inspect_command, "predict": predict_command, "serve": serve_command, "summary": summary_command,
+    "inspect": inspect_command, "plot": plot_command, "predict": predict_command, "serve": serve_command, "summary": summary_command,
     "train": train_command,
 }
 for _name, _command in COMMANDS.items():

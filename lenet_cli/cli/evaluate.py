@@ -50,15 +50,18 @@ def eval_command(
 
 def _write_plots(result, directory: Path) -> None:
     """confusion.png and mistakes.png (the most confident mistakes first) in ``directory``."""
-    from ..evaluation.plots import draw_confusion_matrix, draw_mistakes
+    from ..evaluation.charts import draw_confusion_matrix
+    from ..evaluation.plots import draw_mistakes
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise from_os_error(exc, f"Cannot create plot directory {directory}") from None
     confusion_path, mistakes_path = (directory / name for name in PLOT_NAMES)
+    wrong = result.report.count - round(result.report.accuracy * result.report.count)
     draw_confusion_matrix(result.report.confusion, result.report.classes, confusion_path,
-                          f"{result.dataset} {result.split}: accuracy {result.report.accuracy:.2%}")
+                          f"{result.dataset} {result.split}: accuracy {result.report.accuracy:.2%} "
+                          f"({wrong:,} wrong of {result.report.count:,})")
     mistakes = result.most_confident_mistakes(48)
     draw_mistakes(mistakes.images, mistakes.true, mistakes.predicted, mistakes.confidence, mistakes_path)
 

@@ -1,4 +1,6 @@
-"""Evaluation pictures drawn with Pillow: a confusion matrix and a grid of confident mistakes."""
+"""Pictures drawn with Pillow, where images are the content: confident mistakes, a forward pass, preparation steps.
+
+Charts (curves, the confusion matrix) are drawn with matplotlib in ``charts``."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import numpy as np
 
 from ..checkpoint import atomic_write_bytes
 
-__all__ = ["draw_confusion_matrix", "draw_inspection", "draw_mistakes", "draw_preparation", "save_png"]
+__all__ = ["draw_inspection", "draw_mistakes", "draw_preparation", "save_png"]
 
 
 def save_png(image, path: Path) -> None:
@@ -17,31 +19,6 @@ def save_png(image, path: Path) -> None:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     atomic_write_bytes(path, buffer.getvalue())
-
-
-def draw_confusion_matrix(confusion: list[list[int]], classes: list[str], path: Path, title: str = "") -> None:
-    """Rows are true classes, columns predicted; cells shaded by row-normalised share."""
-    from PIL import Image, ImageDraw
-
-    n = len(classes)
-    cell = max(18, min(48, 640 // max(n, 1)))
-    left, top = 110, 60
-    image = Image.new("RGB", (left + n * cell + 20, top + n * cell + 40), "white")
-    draw = ImageDraw.Draw(image)
-    matrix = np.asarray(confusion, dtype=np.float64)
-    shares = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
-    draw.text((10, 10), title or "confusion matrix (rows: true, columns: predicted)", fill="black")
-    for i in range(n):
-        draw.text((10, top + i * cell + cell // 2 - 6), classes[i][:14], fill="black")
-        draw.text((left + i * cell + 2, top - 16), classes[i][:max(1, cell // 7)], fill="black")
-        for j in range(n):
-            shade = int(255 - 200 * shares[i, j])
-            colour = (shade, shade, 255) if i == j else (255, shade, shade)
-            x0, y0 = left + j * cell, top + i * cell
-            draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour, outline=(220, 220, 220))
-            if matrix[i, j] and cell >= 30:
-                draw.text((x0 + 3, y0 + cell // 2 - 6), str(int(matrix[i, j])), fill="black")
-    save_png(image, path)
 
 
 def draw_mistakes(images: np.ndarray, true: list[str], predicted: list[str], confidence: list[float],
@@ -79,7 +56,7 @@ def _shade(values: np.ndarray) -> np.ndarray:
     return (255 - 255 * scaled).astype(np.uint8)
 
 
-_MARGIN, _LABEL_W, _GAP, _PER_ROW, _BAR_H = 10, 150, 4, 16, 14
+_MARGIN, _LABEL_W, _GAP, _ROW_W, _BAR_H, _TEXT = 12, 200, 6, 1000, 20, 16
 
 
 def _tiles(values: np.ndarray, side: int = 56) -> list:
@@ -95,63 +72,99 @@ def _tiles(values: np.ndarray, side: int = 56) -> list:
     return [Image.fromarray(np.repeat(s[None], 16, 0)).resize((len(s) * 6, 16), Image.NEAREST) for s in strips]
 
 
+def _lines(tiles: list) -> list[list]:
+    """Tiles wrapped into lines no wider than ``_ROW_W`` pixels (at least one tile per line)."""
+    lines: list[list] = [[]]
+    width = 0
+    for tile in tiles:
+        if lines[-1] and width + tile.width > _ROW_W:
+            lines.append([])
+            width = 0
+        lines[-1].append(tile)
+        width += tile.width + _GAP
+    return lines
+
+
 def _row_size(tiles: list) -> tuple[int, int]:
-    """Width and height of a row of tiles wrapped at ``_PER_ROW`` to a line."""
-    lines = [tiles[i : i + _PER_ROW] for i in range(0, len(tiles), _PER_ROW)]
+    """Width and height of a layer's tiles once wrapped into lines."""
+    lines = _lines(tiles)
     width = max(sum(t.width + _GAP for t in line) for line in lines)
     return width, sum(max(t.height for t in line) + _GAP for line in lines)
 
 
+def _font(size: int = _TEXT):
+    """Pillow's scalable default font (Pillow >= 10.1), so labels are readable at any size."""
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)
+
+
 def _paste_row(sheet, draw, label: str, tiles: list, y: int) -> int:
-    """One labelled row of tiles at height ``y``; returns the height below it."""
-    draw.text((_MARGIN, y), label, fill="black")
-    x, line_h = _LABEL_W, 0
-    for k, tile in enumerate(tiles):
-        if k and k % _PER_ROW == 0:
-            x, y, line_h = _LABEL_W, y + line_h + _GAP, 0
-        sheet.paste(tile.convert("RGB"), (x, y))
-        x, line_h = x + tile.width + _GAP, max(line_h, tile.height)
-    return y + line_h + _GAP + 10
+    """One labelled row of framed tiles at height ``y``; returns the height below it.
+
+    ``label`` may hold two lines: the layer's name, then its kind and shape in smaller type.
+    """
+    name, _, detail = label.partition("\n")
+    draw.text((_MARGIN, y), name, fill="black", font=_font(_TEXT + 4))
+    if detail:
+        draw.text((_MARGIN, y + _TEXT + 8), detail, fill=(80, 80, 80), font=_font(_TEXT - 1))
+    top = y
+    for line in _lines(tiles):
+        x = _LABEL_W
+        for tile in line:
+            sheet.paste(tile.convert("RGB"), (x, y))
+            draw.rectangle([x - 1, y - 1, x + tile.width, y + tile.height], outline=(140, 140, 140))
+            x += tile.width + _GAP
+        y += max(t.height for t in line) + _GAP
+    return max(y, top + 2 * _TEXT + 12) + 10
 
 
 def _draw_output_bars(draw, inspection, y: int) -> None:
     """A bar per class for the softmax of the scores; the predicted class in red."""
-    draw.text((_MARGIN, y), "output (softmax of the scores)", fill="black")
-    y += 20
+    draw.text((_MARGIN, y), "output: softmax of the scores", fill="black", font=_font(_TEXT + 2))
+    y += _TEXT + 14
     scores = np.asarray(inspection.scores, dtype=np.float64)
     probabilities = np.exp(scores - scores.max())
     probabilities /= probabilities.sum()
     for i, name in enumerate(inspection.classes):
         colour = (200, 40, 40) if i == inspection.prediction.label else (90, 90, 200)
-        draw.text((_MARGIN, y), name[:20], fill="black")
-        draw.rectangle([_LABEL_W, y + 1, _LABEL_W + int(300 * probabilities[i]), y + _BAR_H - 2], fill=colour)
-        draw.text((_LABEL_W + 306, y), f"{probabilities[i]:.3f}  score {scores[i]:.3g}", fill="black")
+        draw.text((_MARGIN, y), name[:20], fill="black", font=_font())
+        draw.rectangle([_LABEL_W, y + 2, _LABEL_W + max(1, int(360 * probabilities[i])), y + _BAR_H - 3], fill=colour)
+        draw.text((_LABEL_W + 370, y), f"{probabilities[i]:.3f}  (score {scores[i]:.3g})", fill="black", font=_font())
         y += _BAR_H + 2
 
 
 def draw_inspection(inspection, path: Path) -> None:
     """One picture of a forward pass: the input, every layer's maps or units, the class scores.
 
-    ``inspection`` is an ``inference.inspection.Inspection``. Each layer is shaded over
-    its own range, so a layer's maps can be compared with each other.
+    ``inspection`` is an ``inference.inspection.Inspection``. Layers carry the paper's names
+    (C1, S2, ...). Each layer is shaded over its own range, so a layer's maps can be compared
+    with each other; every map has a frame.
     """
     from PIL import Image, ImageDraw
 
-    rows = [("input", _tiles(inspection.model_input, side=96))]
-    rows += [(f"{layer.label} {tuple(layer.values.shape)}", _tiles(layer.values)) for layer in inspection.layers]
+    rows = [("input\n" + "x".join(map(str, inspection.model_input.shape)), _tiles(inspection.model_input, side=96))]
+    rows += [(f"{layer.label}\n{layer.kind} {_shape_text(layer.values.shape)}", _tiles(layer.values))
+             for layer in inspection.layers]
     sizes = [_row_size(tiles) for _, tiles in rows]
-    width = max(640, _LABEL_W + max(w for w, _ in sizes) + 2 * _MARGIN)
-    height = 36 + sum(h + 10 for _, h in sizes) + 24 + len(inspection.classes) * (_BAR_H + 2) + _MARGIN
+    width = max(760, _LABEL_W + max(w for w, _ in sizes) + 2 * _MARGIN)
+    height = (50 + sum(max(h, 2 * _TEXT + 12) + 10 for _, h in sizes) + _TEXT + 14
+              + len(inspection.classes) * (_BAR_H + 2) + 2 * _MARGIN)
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
     p = inspection.prediction
     draw.text((_MARGIN, _MARGIN), f"{inspection.model}: {Path(inspection.path).name} -> {p.class_name} "
-              f"({p.probability:.1%})", fill="black")
-    y = 36
+              f"({p.probability:.1%})", fill="black", font=_font(_TEXT + 6))
+    y = 50
     for label, tiles in rows:
         y = _paste_row(sheet, draw, label, tiles, y)
     _draw_output_bars(draw, inspection, y)
     save_png(sheet, path)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """6x28x28 maps as '6@28x28' (the paper's notation); units as their count."""
+    return f"{shape[0]}@{shape[1]}x{shape[2]}" if len(shape) == 3 else "x".join(map(str, shape))
 
 
 PREPARATION_STEPS = (("picture", "the picture"), ("ink", "ink found"), ("rules removed", "rules removed"),

@@ -53,12 +53,11 @@ class Inspection:
 
 
 def _labels(model_name: str) -> dict[str, str]:
-    """The paper's layer labels (C1, S2, ...) for models it describes layer by layer."""
+    """The paper's layer labels (C1, S2, ...) of the model's modules."""
     try:
-        figures = get_model_spec(model_name).paper
+        return get_model_spec(model_name).labels()
     except UsageError:  # a checkpoint of a model this version no longer registers
         return {}
-    return {module: label for module, label, _, _ in figures.layers} if figures else {}
 
 
 def inspect_image(predictor: TorchPredictor, path: Path, topk: int = 3) -> Inspection:
@@ -74,7 +73,7 @@ def inspect_prepared(predictor: TorchPredictor, image: np.ndarray, name: str, to
     layers: list[LayerActivation] = []
     hooks = []
 
-    def record(name: str, module: nn.Module):
+    def record(module_name: str, module: nn.Module):
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
             if not isinstance(output, torch.Tensor):
                 return
@@ -82,13 +81,13 @@ def inspect_prepared(predictor: TorchPredictor, image: np.ndarray, name: str, to
             if isinstance(module, _ACTIVATIONS) and layers and layers[-1].values.shape == values.shape:
                 layers[-1].values, layers[-1].kind = values, f"{layers[-1].kind}+{type(module).__name__}"
                 return
-            layers.append(LayerActivation(name, labels.get(name, name), type(module).__name__, values))
+            layers.append(LayerActivation(module_name, labels.get(module_name, module_name), type(module).__name__, values))
 
         return hook
 
-    for name, module in predictor.model.named_modules():
-        if name and not any(True for _ in module.children()) and not isinstance(module, (nn.Flatten, nn.Dropout)):
-            hooks.append(module.register_forward_hook(record(name, module)))
+    for module_name, module in predictor.model.named_modules():
+        if module_name and not any(True for _ in module.children()) and not isinstance(module, (nn.Flatten, nn.Dropout)):
+            hooks.append(module.register_forward_hook(record(module_name, module)))
     try:
         scores = predictor.model(x)[0]
     finally:

@@ -55,6 +55,12 @@ class ModelSpec:
     input_range: tuple[float, float] | None = None
     content_scale: float = 1.0  # images shrink by this before padding (LeNet-1 reads 16x16 digits in 28x28)
     paper: PaperFigures | None = None  # the paper's own figures, for `lenet summary --paper`
+    # (module name, the paper's layer label) for pictures, where the paper's figures do not list the layers
+    layer_labels: tuple[tuple[str, str], ...] = ()
+
+    def labels(self) -> dict[str, str]:
+        """Module name -> the paper's layer label (C1, S2, C3, S4, C5, F6, OUTPUT) for this model's layers."""
+        return dict(self.layer_labels) or {module: label for module, label, _, _ in (self.paper.layers if self.paper else ())}
 
     def to_dict(self) -> dict[str, Any]:
         return {

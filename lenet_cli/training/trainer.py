@@ -24,7 +24,7 @@ from ..checkpoint import load_checkpoint, remove_stale_temp_files, save_checkpoi
 from ..data import get_dataset
 from ..data.preprocess import Normalization, to_model_input
 from ..errors import DataFormatError, LenetError, TrainingDiverged, UsageError
-from ..evaluation.curves import draw_curves
+from ..evaluation.charts import draw_curves
 from ..evaluation.evaluate import evaluate_sums
 from ..models import get_model, get_model_spec
 from . import recipe
@@ -499,6 +499,7 @@ def _stop_and_save(run: Run, state: TrainState) -> TrainResult:
         save_checkpoint(run.last_path, checkpoint)
     run.last_saved = True
     if run.group.is_main:
+        _draw_curves(run, state)
         _record(run, state, "interrupted")
     return _result(run, state, "interrupted")
 
@@ -508,12 +509,18 @@ def _finish(run: Run, state: TrainState, status: str) -> TrainResult:
     result = _result(run, state, status)
     if not run.group.is_main:
         return result
-    try:
-        draw_curves(state.history, run.run_dir / "curves.png")
-    except OSError as exc:
-        run.on_event("warning", {"message": f"could not write curves.png: {exc}"})
+    _draw_curves(run, state)
     _record(run, state, status)
     return result
+
+
+def _draw_curves(run: Run, state: TrainState) -> None:
+    """curves.png of the epochs so far; a picture that cannot be written costs a warning, never the run."""
+    title = f"{run.run_dir.name}: {run.config.model} on {run.config.dataset}"
+    try:
+        draw_curves(state.history, run.run_dir / "curves.png", title)
+    except OSError as exc:
+        run.on_event("warning", {"message": f"could not write curves.png: {exc}"})
 
 
 def _result(run: Run, state: TrainState, status: str) -> TrainResult:
