@@ -87,6 +87,16 @@ def test_plain_progress_when_not_a_terminal(runner, data: str, tmp_path: Path) -
     assert "Training completed" in result.stdout
 
 
+def test_early_stopping_is_reported_as_information(runner, data: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, _args(data, tmp_path, "--epochs", "30", "--seed", "0", "--patience", "1",
+                                      "--lr", "1e-6", "--scheduler", "none"))
+    assert result.exit_code == 0, result.output
+    assert "stopped early at epoch" in result.stderr and "(--patience)" in result.stderr
+    assert "warning:" not in result.stderr and "error:" not in result.stderr
+    epochs = len([line for line in result.stderr.splitlines() if line.startswith("epoch ")])
+    assert epochs < 30 and f"Training stopped early at epoch {epochs}" in result.stdout
+
+
 def test_same_seed_same_weights_and_random_seed_is_recorded(runner, data: str, tmp_path: Path) -> None:
     for name in ("a", "b"):
         result = runner.invoke(app, _args(data, tmp_path, "--epochs", "2", "--seed", "7", "--name", name,
@@ -153,6 +163,7 @@ def test_signal_saves_a_resumable_checkpoint_and_resume_matches(data: str, tmp_p
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr and "--resume" in stderr
+    assert "error:" not in stderr and "warning:" not in stderr  # a stop asked for is information, not a fault
     last = tmp_path / "cut" / "last.pt"
     position = torch.load(last, weights_only=True)["position"]
     assert position["global_step"] < 40 * 12  # it really stopped early

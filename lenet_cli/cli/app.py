@@ -119,6 +119,25 @@ class LenetGroup(TyperGroup):
             ctx.exit(exc.exit_code)
 
 
+def _flags_take_no_value() -> None:
+    """Typer's help shows a type after every option, even after flags (``--json <bool>``); flags take no value.
+
+    The one place the help's type column is patched: options that are flags show nothing there.
+    """
+    option = getattr(typer.core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if shown is None or getattr(shown, "lenet_patched", False):  # another Typer: its help has no such column
+        return
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich.lenet_patched = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+
+
+_flags_take_no_value()
+
 app = typer.Typer(
     name="lenet",
     cls=LenetGroup,

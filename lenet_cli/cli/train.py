@@ -14,7 +14,7 @@ from ..errors import Interrupted, QualityGateFailed, UsageError
 from ..models import get_model_spec
 from ..training.config import CHOICES, TrainConfig, load_toml
 from ..training.distributed import is_main_process
-from .console import err, new_table, out, print_json
+from .console import err, new_table, out, print_json, print_note
 from .options import DataDirOption, DeviceOption, OfflineOption, given_on_command_line
 
 
@@ -43,7 +43,8 @@ class StopRequest:
             raise KeyboardInterrupt
         self.signum = signum
         if is_main_process():  # in a distributed run, rank 0 speaks for all
-            err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)", style="yellow")
+            err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)",
+                        markup=False, highlight=False)
 
     def __call__(self) -> bool:
         return self.signum is not None
@@ -102,19 +103,14 @@ def train_command(
             result = train(cfg, on_event=progress.handle, should_stop=stop, resume=resume, explicit=explicit)
         except KeyboardInterrupt:
             raise Interrupted("Interrupted at once; files on disk are intact (the last completed save)") from None
-    if result.status == "interrupted":
-        if as_json and result.is_main:  # the documented object, status "interrupted", before exit 130/143
-            print_json(result.to_dict())
-        code = _EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
-        raise Interrupted(
-            f"Interrupted; resumable checkpoint saved: {result.last_checkpoint} "
-            f"(continue with: lenet train --resume {result.last_checkpoint})",
-            exit_code=code,
-        )
     if result.is_main and as_json:  # the other ranks of a distributed run stay quiet; rank 0 reports
-        print_json(result.to_dict())
+        print_json(result.to_dict())  # an interrupted run too: the documented object, status "interrupted"
     elif result.is_main:
         _print_summary(result)
+    if result.status == "interrupted":  # a stop the user asked for: information, then exit 130 / 143
+        print_note(f"stopped on request; resumable checkpoint saved: {result.last_checkpoint} "
+                   f"(continue with: lenet train --resume {result.last_checkpoint})")
+        raise typer.Exit(_EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130))
     if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
         measured = "unknown" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
         raise QualityGateFailed(f"Test accuracy {measured} (last epoch, last.pt) is below --fail-under {cfg.fail_under}")
@@ -155,9 +151,18 @@ def _launch(nproc: int) -> int:
     return launch(nproc, argv)
 
 
+def _outcome(result: Any) -> str:
+    """What happened to the run, in words, for the summary's title."""
+    if result.status == "early_stopped":
+        return f"stopped early at epoch {result.epochs}"
+    if result.status == "interrupted":
+        return f"stopped on request during epoch {result.epochs + 1}"
+    return result.status
+
+
 def _print_summary(result: Any) -> None:
     """The run's outcome as a table on stdout."""
-    table = new_table(title=f"Training {result.status}: {result.run_dir}")
+    table = new_table(title=f"Training {_outcome(result)}: {result.run_dir}")
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("epochs", str(result.epochs))

@@ -3,8 +3,9 @@
 ``train()`` is a short list of phases over two objects: a ``Run`` (what stays
 fixed: data, model, optimizer, where records go) and a ``TrainState`` (what
 changes: position, sums, best epoch, history, RNG). Nothing here prints.
-Progress goes to ``on_event(kind, payload)``; the caller asks for a clean stop
-through ``should_stop()``, checked after every step.
+Progress goes to ``on_event(kind, payload)``, kinds "start", "step", "evaluate" (the
+end-of-epoch passes begin), "epoch", "note" and "warning"; the caller asks for a clean
+stop through ``should_stop()``, checked after every step.
 """
 
 from __future__ import annotations
@@ -354,7 +355,8 @@ def _loop(run: Run, state: TrainState) -> TrainResult:
             return _stop_and_save(run, state)
         _end_epoch(run, state)
         if _early_stop_due(run.config, state):
-            run.on_event("warning", {"message": f"early stopping: no improvement for {run.config.patience} epochs"})
+            run.on_event("note", {"message": f"stopped early at epoch {state.epoch}: validation accuracy has not "
+                                             f"improved for {run.config.patience} epochs (--patience)"})
             return _finish(run, state, "early_stopped")
     return _finish(run, state, "completed")
 
@@ -431,6 +433,7 @@ def _diverged(run: Run, state: TrainState) -> None:
 def _end_epoch(run: Run, state: TrainState) -> bool:
     """Evaluate, append the epoch's row, save best.pt / last.pt and metrics.csv; True when it improved."""
     train_seconds = time.perf_counter() - run.epoch_start
+    run.on_event("evaluate", {"epoch": state.epoch + 1, "epochs": run.config.epochs})
     row = _epoch_row(run, state, train_seconds)
     state.end_epoch(row)
     # Only the validation split chooses; without one there is no best epoch, only the last.
