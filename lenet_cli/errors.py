@@ -7,7 +7,9 @@ with ``exit_code``. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import difflib
 import errno
+from typing import Iterable
 
 __all__ = [
     "LenetError",
@@ -24,6 +26,7 @@ __all__ = [
     "PermissionDenied",
     "InternalError",
     "from_os_error",
+    "did_you_mean",
     "EXIT_CODES",
 ]
 
@@ -140,3 +143,9 @@ EXIT_CODES: dict[int, str] = {
     130: "interrupted by SIGINT after saving a resumable checkpoint",
     143: "terminated by SIGTERM after saving a resumable checkpoint",
 }
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'adamw'?)`` for the choice closest to a mistyped ``word``, or ``''`` when none is close."""
+    match = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""

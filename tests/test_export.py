@@ -66,7 +66,7 @@ def test_static_batch_onnx(runner, tmp_path: Path, digit_files) -> None:
     paths, labels = digit_files
     result = runner.invoke(app, ["predict", *map(str, paths[:3]), "-c", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    assert [json.loads(line)["label"] for line in result.stdout.splitlines()] == labels[:3].tolist()
+    assert [json.loads(line)["predicted"] for line in result.stdout.splitlines()] == labels[:3].tolist()
 
 
 def test_torchscript_export(runner, tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ def test_classic_model_round_trips_through_onnx(runner, tmp_path: Path, digit_fi
     assert by_onnx.exit_code == 0, by_onnx.output
     torch_rows = [json.loads(line) for line in by_torch.stdout.splitlines()]
     onnx_rows = [json.loads(line) for line in by_onnx.stdout.splitlines()]
-    assert [r["label"] for r in torch_rows] == [r["label"] for r in onnx_rows]
+    assert [r["predicted"] for r in torch_rows] == [r["predicted"] for r in onnx_rows]
     assert max(abs(a["probability"] - b["probability"]) for a, b in zip(torch_rows, onnx_rows)) < 1e-4
 
 
@@ -128,8 +128,8 @@ def test_predict_runs_every_export_format_like_the_checkpoint(runner, tmp_path: 
         result = runner.invoke(app, ["predict", *map(str, paths), "-c", str(checkpoint), "--json"])
         assert result.exit_code == 0, result.output
         rows[name] = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["label"] for r in rows[fmt]] == [r["label"] for r in rows["pt"]]
-    assert sum(r["label"] == int(y) for r, y in zip(rows[fmt], labels)) >= 11  # the bundled model reads them
+    assert [r["predicted"] for r in rows[fmt]] == [r["predicted"] for r in rows["pt"]]
+    assert sum(r["predicted"] == int(y) for r, y in zip(rows[fmt], labels)) >= 11  # the bundled model reads them
     assert max(abs(a["probability"] - b["probability"]) for a, b in zip(rows[fmt], rows["pt"])) < 1e-4
 
 
@@ -139,7 +139,7 @@ def test_onnx_predict_does_not_import_torch(runner, tmp_path: Path, digit_files)
     paths, labels = digit_files
     stdout, imported = invoke_in_fresh_process(["predict", *map(str, paths), "-c", str(out), "--json"], ("torch",))
     assert imported == {"torch": False}
-    predicted = [json.loads(line)["label"] for line in stdout.splitlines() if line.startswith("{")]
+    predicted = [json.loads(line)["predicted"] for line in stdout.splitlines() if line.startswith("{")]
     assert predicted == labels.tolist()
 
 

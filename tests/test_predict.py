@@ -45,7 +45,7 @@ def test_bundled_model_reads_photographed_and_scanned_digits(runner, tmp_path: P
     assert code == 0, stderr
     truth = {str(path): label for path, label in written}
     assert len(rows) == 200
-    accuracy = sum(row["label"] == truth[row["path"]] for row in rows) / len(rows)
+    accuracy = sum(row["predicted"] == truth[row["path"]] for row in rows) / len(rows)
     assert accuracy >= 0.97, accuracy
 
 
@@ -56,7 +56,7 @@ def test_json_lines_fields(runner, tmp_path: Path, digits) -> None:
     assert code == 0
     (row,) = rows
     assert set(row) == {"path", "label", "class_name", "probability", "topk"}
-    assert row["label"] == int(labels[0]) == 7 and row["class_name"] == "7"
+    assert row["predicted"] == int(labels[0]) == 7 and row["class_name"] == "7"
     assert len(row["topk"]) == 4 and row["topk"][0] == ["7", row["probability"]]
     assert row["probability"] >= row["topk"][1][1]
 
@@ -155,7 +155,7 @@ def test_image_modes_and_exif_rotation(runner, tmp_path: Path, digits) -> None:
         paths = _variants(images[index], directory)
         code, rows, stderr = _predict_json(runner, *map(str, paths))
         assert code == 0, stderr
-        wrong = [Path(r["path"]).name for r in rows if r["label"] != labels[index]]
+        wrong = [Path(r["path"]).name for r in rows if r["predicted"] != labels[index]]
         assert len(rows) == len(paths) and not wrong, (int(labels[index]), wrong)
 
 

@@ -96,7 +96,7 @@ def test_predict_answers_with_the_fields_of_predict_json(server: Server, mnist, 
     assert status == 200, answer
     rows = answer["predictions"]
     assert [row["path"] for row in rows] == list(files)
-    assert [row["label"] for row in rows] == [int(v) for v in labels[:8]]
+    assert [row["predicted"] for row in rows] == [int(v) for v in labels[:8]]
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     result = runner.invoke(app, ["predict", *(str(tmp_path / n) for n in files), "--json", "--topk", "2"])
@@ -104,13 +104,13 @@ def test_predict_answers_with_the_fields_of_predict_json(server: Server, mnist, 
     local = [json.loads(line) for line in result.stdout.splitlines()]
     for row, expected in zip(rows, local):
         assert set(row) == set(expected)
-        assert row["label"] == expected["label"] and row["probability"] == pytest.approx(expected["probability"], abs=1e-6)
+        assert row["predicted"] == expected["predicted"] and row["probability"] == pytest.approx(expected["probability"], abs=1e-6)
 
 
 def test_a_raw_body_and_a_whole_number(server: Server, mnist) -> None:
     images, labels = mnist
     status, answer = call(server.url + "predict", png(images[1]), {"Content-Type": "image/png"})
-    assert status == 200 and answer["predictions"][0]["label"] == int(labels[1])
+    assert status == 200 and answer["predictions"][0]["predicted"] == int(labels[1])
     row = np.full((40, 4 * 40), 0, np.uint8)
     for k in range(4):  # four digits side by side, apart
         row[6:34, k * 40 + 6 : k * 40 + 34] = images[k]
@@ -118,7 +118,7 @@ def test_a_raw_body_and_a_whole_number(server: Server, mnist) -> None:
     assert status == 200, answer
     (reading,) = answer["predictions"]
     assert reading["number"] == "".join(str(v) for v in labels[:4])
-    assert [d["label"] for d in reading["digits"]] == [int(v) for v in labels[:4]]
+    assert [d["predicted"] for d in reading["digits"]] == [int(v) for v in labels[:4]]
     assert all(len(d["box"]) == 4 for d in reading["digits"])
 
 
@@ -126,7 +126,7 @@ def test_inspect_gives_probabilities_the_input_and_c1_c3_maps(server: Server, mn
     images, labels = mnist
     status, answer = call(server.url + "inspect", png(images[2]))
     assert status == 200, answer
-    assert answer["prediction"]["label"] == int(labels[2])
+    assert answer["prediction"]["predicted"] == int(labels[2])
     assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-6)
     assert int(np.argmax(answer["probabilities"])) == int(labels[2])
     seen = np.array(answer["input"])
@@ -178,7 +178,7 @@ def test_an_onnx_export_serves_predictions_without_maps(mnist) -> None:
         card = call(running.url + "model")[1]
         assert card["feature_maps"] is False and card["backend"] == "onnx"
         status, answer = call(running.url + "inspect", png(images[3]))
-        assert status == 200 and answer["maps"] == [] and answer["prediction"]["label"] == int(labels[3])
+        assert status == 200 and answer["maps"] == [] and answer["prediction"]["predicted"] == int(labels[3])
     finally:
         code, stderr = running.stop(signal.SIGINT)
     assert code == 0, stderr
@@ -191,7 +191,7 @@ def test_two_workers_serve_and_sigterm_stops_them_with_exit_0(mnist) -> None:
     try:
         for k in range(4):
             status, answer = call(running.url + "predict", png(images[k]))
-            assert status == 200 and answer["predictions"][0]["label"] == int(labels[k])
+            assert status == 200 and answer["predictions"][0]["predicted"] == int(labels[k])
     finally:
         code, stderr = running.stop(signal.SIGTERM)
     assert code == 0, stderr

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import tempfile
 import time
@@ -25,7 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import InternalError, Interrupted, LenetError, UsageError, from_os_error
+from ..errors import InternalError, Interrupted, LenetError, UsageError, did_you_mean, from_os_error
 from .catalog import datasets_command, models_command
 from .console import print_error
 from .evaluate import eval_command
@@ -70,9 +71,22 @@ def _one_line(exc: typer.TyperException) -> LenetError:
     """A click usage error (unknown option, value out of range) as one line with its exit code (2)."""
     context = getattr(exc, "ctx", None)
     hint = f" (see: {context.command_path} --help)" if context is not None else ""
-    error = UsageError(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
+    error = UsageError(f"{_with_suggestion(exc.format_message())}{hint}")  # type: ignore[attr-defined]
     error.exit_code = getattr(exc, "exit_code", 2)
     return error
+
+
+_NOT_A_CHOICE = re.compile(r"(?:Value error, )?'(?P<value>[^']*)' is not one of (?P<choices>'.*')\.?")
+
+
+def _with_suggestion(message: str) -> str:
+    """A value outside a closed set gets the closest choice suggested: "...; did you mean 'adamw'?"."""
+    found = _NOT_A_CHOICE.search(message)
+    if not found:
+        return message
+    choices = re.findall(r"'([^']*)'", found["choices"])
+    plain = f"{found['value']!r} is not one of {', '.join(choices)}"
+    return message[: found.start()] + plain + did_you_mean(found["value"], choices)
 
 
 def _interrupted() -> Interrupted:

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import InputNotFound, did_you_mean
 from .console import new_table, out, print_json
 from .options import JsonOption
 
@@ -19,6 +20,9 @@ def models_command(
     from ..models import get_model_spec, list_models
 
     specs = [get_model_spec(name) for name in list_models(pattern)]
+    if pattern and not specs:
+        raise InputNotFound(f"No model matches {pattern!r}{did_you_mean(pattern, list_models())}; "
+                            f"`lenet models` lists them all")
     if as_json:
         print_json([spec.to_dict() for spec in specs])
         return

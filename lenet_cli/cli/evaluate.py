@@ -10,33 +10,40 @@ from rich.markup import escape
 
 from ..errors import QualityGateFailed, from_os_error
 from .console import err, new_table, out, print_json
-from .options import DataDirOption, JsonOption, OfflineOption
+from ..data.specs import SPLITS
+from .options import (TOPK, CheckpointOption, DataDirOption, DeviceOption, JsonOption, OfflineOption, ProjectOption,
+                      TopkOption, complete_datasets, one_of)
 
 PLOT_NAMES = ("confusion.png", "mistakes.png")  # what --plot writes, in this order
 
 
 def eval_command(
-    checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="A checkpoint written by `lenet train`.")],
-    dataset: Annotated[Optional[str], typer.Option(help="Dataset (default: the one the checkpoint was trained on).")] = None,
-    split: Annotated[str, typer.Option(help="train | test")] = "test",
+    checkpoint: CheckpointOption = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset (default: the one the checkpoint was trained on).",
+                                                   autocompletion=complete_datasets)] = None,
+    split: Annotated[one_of(SPLITS), typer.Option(help="The split to measure.")] = "test",
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
-    topk: Annotated[int, typer.Option(min=1, help="Also report top-k accuracy.")] = 5,
+    topk: TopkOption = TOPK,
     plot: Annotated[Optional[Path], typer.Option(help="Write confusion.png and mistakes.png into this directory.")] = None,
     fail_under: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Exit 3 if accuracy (0..1) is below.")] = None,
     as_json: JsonOption = False,
+    device: DeviceOption = "auto",
+    project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Evaluate a checkpoint: loss, top-1/top-k accuracy, per-class scores, confusion matrix."""
     from ..evaluation.evaluate import evaluate_checkpoint
+    from ..inference.loading import resolve_checkpoint
 
-    result = evaluate_checkpoint(checkpoint, dataset=dataset, split=split, data_dir=data_dir,
-                                 offline=True if offline else None, topk=topk)
+    source = resolve_checkpoint(checkpoint, project)
+    result = evaluate_checkpoint(source, dataset=dataset, split=split, data_dir=data_dir,
+                                 offline=True if offline else None, topk=topk, device=device)
     report = result.report
     for note in result.notes:
         err().print(f"warning: {note}", style="yellow", markup=False, highlight=False)
     plots = [plot / name for name in PLOT_NAMES] if plot else []
     if as_json:
-        print_json({"checkpoint": str(checkpoint), "dataset": result.dataset, "split": split,
+        print_json({"checkpoint": str(source), "dataset": result.dataset, "split": split,
                     **report.to_dict(), "plots": [str(p) for p in plots]})
     else:
         _print_report(result)

@@ -12,14 +12,19 @@ from ..errors import UsageError
 from ..export import get_format, list_formats
 from ..export.onnx_format import DEFAULT_OPSET
 from .console import err, new_table, out, print_json
-from .options import CheckpointOption, DataDirOption, JsonOption, ProjectOption, given_on_command_line
+from .options import CheckpointOption, DataDirOption, JsonOption, ProjectOption, given_on_command_line, one_of
 
 _FORMAT_OPTIONS = ("opset", "dynamic_batch")  # the options below that belong to one format (ExportFormat.options)
+_Format = one_of(list_formats())
+# `lenet benchmark --format` (as export.benchmark.RUNTIMES, which imports torch): a list option, and Typer takes
+# no list of Literal, so its completion is ours and the benchmark checks the names.
+_RUNTIMES = ("pytorch", *list_formats())
+
 
 
 def export_command(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=" | ".join(list_formats()))],
+    fmt: Annotated[_Format, typer.Option("--format", "-f", help="The file format (see docs/export.md).")],
     checkpoint: CheckpointOption = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output file (default: beside the checkpoint, e.g. best.onnx).")] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = DEFAULT_OPSET,
@@ -36,9 +41,9 @@ def export_command(
         owners = " | ".join(f for f in list_formats() if misplaced[0] in get_format(f).options)
         raise UsageError(f"{' and '.join(_flag(name) for name in misplaced)} apply to --format {owners} only")
     from ..export.exporter import default_output, export_checkpoint
-    from ..inference.loading import resolve_checkpoint
+    from ..inference.loading import require_lenet_checkpoint, resolve_checkpoint
 
-    source = resolve_checkpoint(checkpoint, project)
+    source = require_lenet_checkpoint(resolve_checkpoint(checkpoint, project), "export")
     target = out_path or default_output(source, fmt, bundled=checkpoint is None)
     options = {name: ctx.params[name] for name in export_format.options}
     result = export_checkpoint(source, fmt, target, options=options, verify_images=verify_images)
@@ -76,7 +81,8 @@ def _describe(name: str, value: object) -> str:
 def benchmark_command(
     checkpoint: CheckpointOption = None,
     formats: Annotated[Optional[list[str]], typer.Option(
-        "--format", "-f", help="Runtimes to measure (repeatable): pytorch | " + " | ".join(list_formats()) + "; default all.")] = None,
+        "--format", "-f", help="Runtimes to measure (repeatable): " + " | ".join(_RUNTIMES) + "; default all.",
+        autocompletion=lambda incomplete: [r for r in _RUNTIMES if r.startswith(incomplete)])] = None,
     batches: Annotated[Optional[list[int]], typer.Option("--batch", "-b", min=1, help="Batch sizes (repeatable); default 1 and 64.")] = None,
     images: Annotated[int, typer.Option(min=1, help="Test images timed per format and batch size.")] = 1024,
     data_dir: DataDirOption = None,
@@ -85,13 +91,13 @@ def benchmark_command(
 ) -> None:
     """Time a checkpoint in PyTorch and in every export format, and check each one's test accuracy."""
     from ..export.benchmark import DEFAULT_BATCHES, benchmark
-    from ..inference.loading import resolve_checkpoint
+    from ..inference.loading import require_lenet_checkpoint, resolve_checkpoint
 
     def report(row) -> None:
         if not as_json:
             err().print(f"{row.format}, batch {row.batch}: {row.status}", markup=False, highlight=False)
 
-    source = resolve_checkpoint(checkpoint, project)
+    source = require_lenet_checkpoint(resolve_checkpoint(checkpoint, project), "benchmark (it exports to every format)")
     rows, context = benchmark(source, formats, tuple(batches or DEFAULT_BATCHES), images,
                               str(data_dir) if data_dir else None, on_row=report)
     if as_json:

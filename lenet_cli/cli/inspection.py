@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..errors import InputNotFound, LenetError, UsageError
+from ..errors import InputNotFound, LenetError
 from .console import new_table, out, print_json
-from .options import CheckpointOption, PreprocessOption, ProjectOption
+from .options import CheckpointOption, DeviceOption, PreprocessOption, ProjectOption
 
 
 def inspect_command(
@@ -20,12 +20,12 @@ def inspect_command(
     preprocess: PreprocessOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Layer shapes, statistics and the prediction as one JSON document.")] = False,
     project: ProjectOption = Path("runs/train"),
+    device: DeviceOption = "auto",
 ) -> None:
     """Draw the input, every layer's feature maps and the output scores for one image."""
     from ..evaluation.plots import draw_inspection
-    from ..export import format_for_path
     from ..inference.inspection import inspect_image
-    from ..inference.loading import resolve_checkpoint
+    from ..inference.loading import require_lenet_checkpoint, resolve_checkpoint
     from ..inference.torch_backend import TorchPredictor
 
     if not image.is_file():
@@ -33,10 +33,8 @@ def inspect_command(
     target = out_path or Path(f"inspect-{image.stem}.png")
     if not target.parent.is_dir():
         raise LenetError(f"Cannot write {target}: directory {target.parent} does not exist")
-    source = resolve_checkpoint(checkpoint, project)
-    if (export_format := format_for_path(source)) is not None:
-        raise UsageError(f"inspect needs a lenet checkpoint (.pt) to see inside the layers, not a {export_format.name} export")
-    predictor = TorchPredictor(source, preprocess)
+    source = require_lenet_checkpoint(resolve_checkpoint(checkpoint, project), "inspect (to see inside the layers)")
+    predictor = TorchPredictor(source, preprocess, device)
     result = inspect_image(predictor, image)
     try:
         draw_inspection(result, target)

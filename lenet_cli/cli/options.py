@@ -3,26 +3,53 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Iterable, Literal, Optional
 
 import typer
 
+from ..data.specs import PREPROCESS_MODES
 from ..training.config import CHOICES
 
 __all__ = [
-    "JsonOption", "CheckpointOption", "ProjectOption", "DataDirOption", "OfflineOption", "PreprocessOption",
-    "DeviceOption", "given_on_command_line",
+    "one_of", "complete_models", "complete_datasets", "ModelOption", "JsonOption", "CheckpointOption", "ProjectOption",
+    "DataDirOption", "OfflineOption", "PreprocessOption", "DeviceOption", "TopkOption", "TOPK", "given_on_command_line",
 ]
+
+
+def one_of(values: Iterable[str]) -> Any:
+    """A closed set of values as a type: Typer checks it, lists it in --help and completes it on TAB."""
+    return Literal[tuple(values)]  # type: ignore[valid-type]
+
+
+def complete_models(incomplete: str) -> list[str]:
+    """TAB completion for --model: the registered names."""
+    from ..models import list_models
+
+    return [name for name in list_models() if name.startswith(incomplete)]
+
+
+def complete_datasets(incomplete: str) -> list[str]:
+    """TAB completion for --dataset: the known names, and the idx: and folder: forms."""
+    from ..data.specs import DATASETS
+
+    return [name for name in (*DATASETS, "idx:", "folder:") if name.startswith(incomplete)]
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 CheckpointOption = Annotated[Optional[str], typer.Option(
-    "--checkpoint", "-c", help="A checkpoint, or 'last' (newest run's best.pt). Default: the bundled MNIST LeNet-5.")]
-ProjectOption = Annotated[Path, typer.Option(help="Where --checkpoint last looks for runs.")]
+    "--checkpoint", "-c", help="A lenet checkpoint (.pt), an .onnx export, or 'last' (the newest run under --project: "
+    "its best.pt, else last.pt). Default: the bundled MNIST LeNet-5.")]
+ProjectOption = Annotated[Path, typer.Option(help="Where runs live; --checkpoint last takes the newest.")]
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="Model name (see `lenet models`).",
+                                          autocompletion=complete_models)]
 DataDirOption = Annotated[Optional[Path], typer.Option(help="Look for dataset files here first.")]
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Never download (also LENET_OFFLINE=1).")]
-PreprocessOption = Annotated[Optional[str], typer.Option(
-    help="mnist | resize | none (default: mnist for 1-channel models).")]
-DeviceOption = Annotated[str, typer.Option(help=" | ".join(CHOICES["device"]))]
+PreprocessOption = Annotated[Optional[one_of(PREPROCESS_MODES)], typer.Option(
+    help="How pictures become model input: mnist (find the ink, centre it as MNIST does), resize, or none. "
+    "Default: mnist for 1-channel models.")]
+DeviceOption = Annotated[one_of(CHOICES["device"]), typer.Option(help="Where the model runs.")]
+TopkOption = Annotated[int, typer.Option(min=1, help="How many of the most likely classes to report.")]
+TOPK = 3  # one default for every command that lists the most likely classes (of 10, top-5 is nearly always right)
 
 
 def given_on_command_line(ctx: typer.Context) -> set[str]:

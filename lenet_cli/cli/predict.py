@@ -14,7 +14,7 @@ from rich.markup import escape
 from ..data.images import IMAGE_SUFFIXES
 from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
 from .console import new_table, out, print_error, print_json, print_note
-from .options import CheckpointOption, PreprocessOption, ProjectOption
+from .options import TOPK, CheckpointOption, DeviceOption, PreprocessOption, ProjectOption, TopkOption
 
 _GLOB_CHARS = set("*?[")
 
@@ -41,7 +41,7 @@ def predict_command(
     inputs: Annotated[Optional[list[str]], typer.Argument(help="Image files, directories, glob patterns, or - to read paths from stdin.")] = None,
     checkpoint: CheckpointOption = None,
     number: Annotated[bool, typer.Option("--number", "-n", help="Read a row of digits as one whole number, digit by digit.")] = False,
-    topk: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
+    topk: TopkOption = TOPK,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one object per input.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
     preprocess: PreprocessOption = None,
@@ -49,6 +49,7 @@ def predict_command(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subdirectories.")] = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes preparing pictures (default: every core from 64 pictures on; --number reads in one).")] = None,
     project: ProjectOption = Path("runs/train"),
+    device: DeviceOption = "auto",
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
     from ..inference.loading import load_predictor, resolve_for_prediction
@@ -58,7 +59,7 @@ def predict_command(
         raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
     if as_json and as_csv:
         raise UsageError("Choose one of --json and --csv")
-    predictor = load_predictor(resolve_for_prediction(checkpoint, project), preprocess)
+    predictor = load_predictor(resolve_for_prediction(checkpoint, project, device), preprocess, device)
     saver = PreprocessedSaver(save_preprocessed) if save_preprocessed is not None else None
     missing: list[str] = []
     paths = expand_inputs(list(inputs), recursive, missing)
@@ -106,7 +107,7 @@ class Report:
         self.writer = csv.writer(sys.stdout, lineterminator="\n") if as_csv else None
         if self.writer:
             self.writer.writerow(["path", "number", "probability", "digits"] if number else
-                                 ["path", "label", "class_name", "probability", "topk"])
+                                 ["path", "predicted", "class_name", "probability", "topk"])
 
     def add(self, item) -> None:
         if self.as_json:

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import LenetError
 from .console import print_note
-from .options import CheckpointOption, PreprocessOption, ProjectOption
+from .options import CheckpointOption, DeviceOption, PreprocessOption, ProjectOption
 
 
 def serve_command(
@@ -22,6 +22,7 @@ def serve_command(
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request to stderr.")] = False,
     preprocess: PreprocessOption = None,
     project: ProjectOption = Path("runs/train"),
+    device: DeviceOption = "auto",
 ) -> None:
     """Serve predictions over HTTP, with a page to draw digits on (Ctrl-C stops; exit 0)."""
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
@@ -31,12 +32,12 @@ def serve_command(
     from ..serving.service import load_service
 
     max_bytes = int(max_upload_mb * 1024 * 1024)
-    service = load_service(checkpoint, preprocess, str(project))  # a bad checkpoint fails here, not in a worker
+    service = load_service(checkpoint, preprocess, str(project), device)  # a bad checkpoint fails here, not in a worker
     sockets = listen(host, port, workers)
     shown = f"[{host}]" if ":" in host else host
     print_note(f"serving {service.predictor.model_name} ({service.source_label}) at "
                f"http://{shown}:{sockets[0].getsockname()[1]}/ with {workers} worker(s); Ctrl-C stops")
-    worker_settings = {"checkpoint": checkpoint, "preprocess": preprocess, "project": str(project),
+    worker_settings = {"checkpoint": checkpoint, "preprocess": preprocess, "project": str(project), "device": device,
                        "max_bytes": max_bytes}  # what each of several worker processes sets itself up from
     serve(create_app(service, max_bytes), worker_settings, sockets, access_log)
     print_note("stopped; requests already received were answered first")

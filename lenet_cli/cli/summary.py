@@ -9,11 +9,11 @@ import typer
 from ..errors import UsageError
 from ..models import get_model, get_model_spec, list_models
 from .console import err, new_table, out, print_json
-from .options import JsonOption
+from .options import JsonOption, ModelOption
 
 
 def summary_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="Registered model name (see `lenet models`).")] = "lenet5",
+    model: ModelOption = "lenet5",
     input_size: Annotated[
         Optional[tuple[int, int, int]],
         typer.Option("--input-size", metavar="C H W", help="Input channels, height and width (square images)."),

@@ -12,10 +12,10 @@ import typer
 
 from ..errors import Interrupted, QualityGateFailed, UsageError
 from ..models import get_model_spec
-from ..training.config import CHOICES, TrainConfig, load_toml
+from ..training.config import CHOICES, TrainConfig, load_toml, to_toml
 from ..training.distributed import is_main_process
 from .console import err, new_table, out, print_json, print_note
-from .options import DataDirOption, DeviceOption, OfflineOption, given_on_command_line
+from .options import DataDirOption, DeviceOption, ModelOption, OfflineOption, complete_datasets, given_on_command_line, one_of
 
 
 _DEFAULT = TrainConfig()  # the CLI shows and uses the config's own defaults
@@ -50,32 +50,33 @@ class StopRequest:
         return self.signum is not None
 
 
-def _choices(key: str) -> str:
-    return " | ".join(CHOICES[key])
+# The closed sets of values, as types: the parser checks them and the shell completes them.
+_Optimizer, _Scheduler, _Loss, _Augment, _Amp = (one_of(CHOICES[key]) for key in
+                                                 ("optimizer", "scheduler", "loss", "augment", "amp"))
 
 
 def train_command(
     ctx: typer.Context,
-    dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.")] = _DEFAULT.dataset,
+    dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.", autocompletion=complete_datasets)] = _DEFAULT.dataset,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
-    model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `lenet models`).")] = _DEFAULT.model,
+    model: ModelOption = _DEFAULT.model,
     epochs: Annotated[int, typer.Option(help="Epochs to train.")] = _DEFAULT.epochs,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = _DEFAULT.batch_size,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = _DEFAULT.lr,
-    optimizer: Annotated[str, typer.Option(help=_choices("optimizer"))] = _DEFAULT.optimizer,
+    optimizer: Annotated[_Optimizer, typer.Option(help="Optimizer.")] = _DEFAULT.optimizer,
     momentum: Annotated[float, typer.Option(help="SGD momentum.")] = _DEFAULT.momentum,
     weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = _DEFAULT.weight_decay,
-    scheduler: Annotated[str, typer.Option(help=_choices("scheduler"))] = _DEFAULT.scheduler,
-    loss: Annotated[str, typer.Option(help=f"{_choices('loss')}; auto: the model's own (eq9 for lenet5-classic, else cross-entropy).")] = _DEFAULT.loss,
+    scheduler: Annotated[_Scheduler, typer.Option(help="Learning-rate schedule.")] = _DEFAULT.scheduler,
+    loss: Annotated[_Loss, typer.Option(help="auto: the model's own (eq9 for lenet5-classic, else cross-entropy).")] = _DEFAULT.loss,
     label_smoothing: Annotated[float, typer.Option(help="Cross-entropy label smoothing.")] = _DEFAULT.label_smoothing,
-    augment: Annotated[str, typer.Option(help=f"{_choices('augment')} (affine: the paper's distortions; writing: also elastic, stroke thickness, blur).")] = _DEFAULT.augment,
+    augment: Annotated[_Augment, typer.Option(help="affine: the paper's distortions; writing: also elastic, stroke thickness, blur.")] = _DEFAULT.augment,
     val_split: Annotated[float, typer.Option(help="Fraction of train held out, per class, to choose best.pt and stop early; 0: none (no best.pt).", show_default="1/12: 5,000 of MNIST's 60,000")] = _DEFAULT.val_split,
     patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without a better validation accuracy.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
     device: DeviceOption = _DEFAULT.device,
-    amp: Annotated[str, typer.Option(help=f"Mixed precision: {_choices('amp')} (fp16: CUDA only).")] = _DEFAULT.amp,
+    amp: Annotated[_Amp, typer.Option(help="Mixed precision (fp16: CUDA only).")] = _DEFAULT.amp,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (worth it on GPUs).")] = False,
     nproc: Annotated[Optional[int], typer.Option(min=1, help="Train with N local processes (torch.distributed; gloo on CPU, NCCL on CUDA).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads (default: all cores).")] = None,
@@ -84,6 +85,7 @@ def train_command(
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run saved in this last.pt.")] = None,
     fail_under: Annotated[Optional[float], typer.Option(help="Exit 3 if the last epoch's test accuracy (0..1) is below.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any of these options.")] = None,
+    print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved options (defaults, then --config, then the command line) as TOML and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout at the end.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -93,8 +95,16 @@ def train_command(
     from ..training.trainer import train
 
     cfg, explicit = _resolve_config(ctx, config)
+    if print_config:
+        cfg.validate()
+        sys.stdout.write(to_toml(cfg).replace("# Resolved configuration of this run", "# Resolved configuration"))
+        return
     if resume is None:
         get_model_spec(cfg.model)  # unknown model: exit 2 before any data is loaded
+    else:
+        from ..inference.loading import require_lenet_checkpoint
+
+        require_lenet_checkpoint(resume, "--resume (it continues from the optimizer and schedule saved in last.pt)")
     from .progress import TrainProgress  # rich.progress: only training draws it
 
     progress = TrainProgress(enabled=not quiet and is_main_process())

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import DataFormatError, DataUnavailable, InputNotFound, LenetError, UsageError
+from ..errors import DataFormatError, DataUnavailable, InputNotFound, LenetError, UsageError, did_you_mean
 from .download import download, offline_requested
 from .idx import read_idx
 from .images import IMAGE_SUFFIXES, open_image
@@ -66,7 +66,7 @@ def get_dataset_spec(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         valid = ", ".join([*DATASETS, "idx:DIR", "folder:DIR"])
-        raise UsageError(f"Unknown dataset {name!r}; choose one of: {valid}") from None
+        raise UsageError(f"Unknown dataset {name!r}{did_you_mean(name, DATASETS)}; choose one of: {valid}") from None
 
 
 def get_dataset(

@@ -15,10 +15,10 @@ import numpy as np
 from ..errors import DataFormatError, ImageTooLarge
 from .paper import InkMap, find_ink
 from .segment import glyphs, separate_digits, significant
+from .specs import PREPROCESS_MODES
 
 __all__ = ["open_image", "prepare_mnist", "prepare_number", "fit_and_centre", "prepare_resize", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
-PREPROCESS_MODES = ("mnist", "resize", "none")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm")
 MAX_PIXELS = 50_000_000  # larger images are refused as possible decompression bombs
 

@@ -11,9 +11,11 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DatasetSpec", "DATASETS", "SPLITS"]
+__all__ = ["DatasetSpec", "DATASETS", "SPLITS", "PREPROCESS_MODES"]
 
 SPLITS = ("train", "test")
+# How a picture becomes model input (`--preprocess`): find the ink and centre it as MNIST does, resize, or none.
+PREPROCESS_MODES = ("mnist", "resize", "none")
 
 _DIGITS = tuple(string.digits)
 # EMNIST merges letters whose upper and lower case look alike (torchvision's list).

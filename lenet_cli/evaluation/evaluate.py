@@ -91,20 +91,49 @@ def evaluate_checkpoint(
     data_dir: str | Path | None = None,
     offline: bool | None = None,
     topk: int = 5,
+    device: str = "auto",
 ) -> CheckpointEvaluation:
-    """Evaluate a checkpoint on a dataset split (by default the one it was trained on)."""
+    """Evaluate a checkpoint, or an export (``.onnx``, ...), on a dataset split (by default the one it was trained on)."""
     from ..data import get_dataset
     from ..data.preprocess import Normalization, to_model_input
-    from ..checkpoint import build_model, load_checkpoint
     from .metrics import classification_report
 
-    checkpoint = load_checkpoint(path)
-    name = dataset or checkpoint["dataset"]
+    metadata, score = _scorer(Path(path), device)
+    name = dataset or metadata.get("dataset")
+    if not name:
+        raise LenetError(f"{path} does not say which dataset it was trained on; give --dataset")
     data = get_dataset(name, split, data_dir=data_dir, offline=offline)
-    check_compatible(checkpoint, data.spec, str(path))
-    model = build_model(checkpoint, path)
-    x = to_model_input(data.images, Normalization.from_dict(checkpoint["normalization"]))
-    logits = predict_logits(model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last))
-    report = classification_report(logits, data.labels, list(checkpoint["classes"]), topk)
+    check_compatible(metadata, data.spec, str(path))
+    x = to_model_input(data.images, Normalization.from_dict(metadata["normalization"]))
+    logits = score(x).float().cpu()
+    report = classification_report(logits, data.labels, list(metadata["classes"]), topk)
     return CheckpointEvaluation(report, name, split, str(path), data.images, data.labels, logits.softmax(1),
                                 list(data.notes))
+
+
+def _scorer(path: Path, device: str) -> tuple[dict[str, Any], Callable[[torch.Tensor], torch.Tensor]]:
+    """What the file says about its model (classes, normalisation, dataset) and a function from model input to scores.
+
+    A lenet checkpoint runs in PyTorch on ``device``; an export runs on its format's runtime, as its users run it.
+    """
+    from ..checkpoint import build_model, load_checkpoint
+    from ..export import format_for_path
+    from ..training.recipe import resolve_device
+
+    export_format = format_for_path(path)
+    if export_format is not None:
+        export_format.check_device(path, device)
+        loaded = export_format.load(path)
+
+        def run_export(x: torch.Tensor) -> torch.Tensor:
+            return torch.cat([torch.from_numpy(loaded.run(x[i : i + 1000].numpy())) for i in range(0, len(x), 1000)])
+
+        return loaded.metadata, run_export
+    checkpoint = load_checkpoint(path)
+    target = resolve_device(device)
+    model = build_model(checkpoint, path).to(target, memory_format=torch.channels_last)
+
+    def run_model(x: torch.Tensor) -> torch.Tensor:
+        return predict_logits(model, x.to(target).contiguous(memory_format=torch.channels_last))
+
+    return checkpoint, run_model

@@ -21,7 +21,7 @@ import torch
 
 from ..checkpoint import build_model, load_checkpoint
 from ..data.preprocess import Normalization, to_model_input
-from ..errors import LenetError, UsageError
+from ..errors import LenetError, UsageError, did_you_mean
 from .registry import get_format, list_formats, torch_runner
 
 __all__ = ["BenchmarkRow", "benchmark", "RUNTIMES", "DEFAULT_BATCHES"]
@@ -55,7 +55,8 @@ def benchmark(checkpoint_path: Path, formats: list[str] | None = None, batches: 
     formats = list(formats or RUNTIMES)
     unknown = [f for f in formats if f not in RUNTIMES]
     if unknown:
-        raise UsageError(f"--format must be among {', '.join(RUNTIMES)}, not {unknown[0]!r}")
+        raise UsageError(f"--format must be among {', '.join(RUNTIMES)}, not {unknown[0]!r}"
+                         f"{did_you_mean(unknown[0], RUNTIMES)}")
     checkpoint = load_checkpoint(checkpoint_path)
     model = build_model(checkpoint, checkpoint_path).eval()
     x, labels, source = _test_inputs(checkpoint, data_dir)

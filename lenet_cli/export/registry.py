@@ -56,6 +56,12 @@ class ExportFormat:
         """Read a file this format wrote, the way a consumer would."""
         raise NotImplementedError
 
+    def check_device(self, path: Path, device: str) -> None:
+        """Exports run on their runtime's CPU provider here; asking for an accelerator needs the ``.pt``."""
+        if device not in ("auto", "cpu"):
+            raise UsageError(f"{path} is an export ({self.name}), run by {self.runtime} on the CPU here; "
+                             f"--device {device} needs a lenet checkpoint (.pt)")
+
     def sidecar(self, path: Path, metadata: dict[str, Any]) -> tuple[Path, bytes] | None:
         """A second file written beside the export once it is verified (name and content), if any."""
         return None

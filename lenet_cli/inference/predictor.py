@@ -33,8 +33,9 @@ class Prediction:
     topk: list[tuple[str, float]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "label": self.label, "class_name": self.class_name,
-                "probability": self.probability, "topk": [[name, p] for name, p in self.topk]}
+        return {"path": self.path, "predicted": self.label, "class_name": self.class_name,
+                "probability": self.probability, "topk": [[name, p] for name, p in self.topk],
+                "label": self.label}  # "label": the old name of "predicted", kept for one release
 
 
 @dataclass
@@ -117,7 +118,8 @@ class Predictor:
         if not found:
             return NumberReading(str(path), "", 0.0, [])
         predictions = self.predict(np.stack([image[None] for image, _ in found]), [str(path)] * len(found), 1)
-        digits = [{"class_name": p.class_name, "label": p.label, "probability": p.probability, "box": list(box)}
+        digits = [{"class_name": p.class_name, "predicted": p.label, "label": p.label, "probability": p.probability,
+                   "box": list(box)}
                   for p, (_, box) in zip(predictions, found)]
         return NumberReading(str(path), "".join(p.class_name for p in predictions),
                              float(np.prod([p.probability for p in predictions])), digits)

@@ -14,12 +14,14 @@ __all__ = ["TorchPredictor"]
 class TorchPredictor(Predictor):
     """A lenet checkpoint, run by PyTorch; ``model`` is there to look inside (``lenet inspect``)."""
 
-    def __init__(self, checkpoint: Path, preprocess: str | None = None) -> None:
+    def __init__(self, checkpoint: Path, preprocess: str | None = None, device: str = "auto") -> None:
         from ..checkpoint import build_model, load_checkpoint
+        from ..training.recipe import resolve_device
 
         data = load_checkpoint(checkpoint)
         super().__init__(checkpoint, data, preprocess)
-        self.model = build_model(data, checkpoint).eval()
+        self.device = resolve_device(device)
+        self.model = build_model(data, checkpoint).eval().to(self.device)
 
     def scores(self, images: np.ndarray) -> np.ndarray:
         import torch
@@ -27,4 +29,4 @@ class TorchPredictor(Predictor):
         from ..data.preprocess import to_model_input
 
         with torch.no_grad():
-            return self.model(to_model_input(torch.from_numpy(images), self.norm)).numpy()
+            return self.model(to_model_input(torch.from_numpy(images), self.norm).to(self.device)).cpu().numpy()

@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from torch import nn
@@ -101,7 +101,7 @@ def get_model_spec(name: str) -> ModelSpec:
         return _MODELS[name]
     except KeyError:
         valid = ", ".join(list_models())
-        raise UsageError(f"Unknown model {name!r}; choose one of: {valid}") from None
+        raise UsageError(f"Unknown model {name!r}{did_you_mean(name, _MODELS)}; choose one of: {valid}") from None
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:

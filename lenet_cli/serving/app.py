@@ -82,7 +82,7 @@ def create_app(service: Service, max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The app of one worker process of ``lenet serve --workers N``, set up from ``$LENET_SERVE_SETTINGS``."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
-    service = load_service(settings["checkpoint"], settings["preprocess"], settings["project"])
+    service = load_service(settings["checkpoint"], settings["preprocess"], settings["project"], settings["device"])
     return create_app(service, settings["max_bytes"])
 
 

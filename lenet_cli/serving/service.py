@@ -40,10 +40,11 @@ class Upload:
 class Service:
     """A model ready to answer requests; ``torch_source`` is a ``.pt`` for feature maps, if there is one."""
 
-    def __init__(self, predictor: Predictor, source_label: str, torch_source: Path | None) -> None:
+    def __init__(self, predictor: Predictor, source_label: str, torch_source: Path | None, device: str = "auto") -> None:
         self.predictor = predictor
         self.source_label = source_label  # what /model says it serves, e.g. "bundled weights"
         self.torch_source = torch_source
+        self.device = device
         self._torch: Any = predictor if _is_torch(predictor) else None
         self._lock = threading.Lock()
 
@@ -96,20 +97,21 @@ class Service:
                 if self._torch is None:
                     from ..inference.torch_backend import TorchPredictor
 
-                    self._torch = TorchPredictor(self.torch_source, self.predictor.mode)
+                    self._torch = TorchPredictor(self.torch_source, self.predictor.mode, self.device)
         return self._torch
 
 
-def load_service(checkpoint: str | None, preprocess: str | None = None, project: str = "runs/train") -> Service:
-    """The service for ``--checkpoint`` (None: the bundled weights, run through their ONNX copy)."""
+def load_service(checkpoint: str | None, preprocess: str | None = None, project: str = "runs/train",
+                 device: str = "auto") -> Service:
+    """The service for ``--checkpoint`` (None: the bundled weights, run through their ONNX copy on the CPU)."""
     from ..inference.loading import load_predictor, resolve_checkpoint, resolve_for_prediction
 
-    path = resolve_for_prediction(checkpoint, project)
-    predictor = load_predictor(path, preprocess)
+    path = resolve_for_prediction(checkpoint, project, device)
+    predictor = load_predictor(path, preprocess, device)
     if checkpoint is None:
-        return Service(predictor, "bundled weights", resolve_checkpoint(None))
+        return Service(predictor, "bundled weights", resolve_checkpoint(None), device)
     torch_source = path if _is_torch(predictor) else None
-    return Service(predictor, path.name, torch_source)
+    return Service(predictor, path.name, torch_source, device)
 
 
 def _is_torch(predictor: Predictor) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputNotFound, UsageError
+from ..errors import InputNotFound, UsageError, did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,7 +62,9 @@ class TrainConfig:
         """Raise UsageError for values no run could use."""
         for key, allowed in CHOICES.items():
             if getattr(self, key) not in allowed:
-                raise UsageError(f"--{key.replace('_', '-')} must be one of {', '.join(allowed)}, not {getattr(self, key)!r}")
+                value = str(getattr(self, key))
+                raise UsageError(f"--{key.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}"
+                                 f"{did_you_mean(value, allowed)}")
         checks = [
             (self.epochs >= 1, "--epochs must be at least 1"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
