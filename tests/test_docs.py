@@ -133,7 +133,9 @@ def test_a_wrong_option_would_be_caught() -> None:
     with pytest.raises(UsageError):
         _parse("lenet train --epoch 3")
     with pytest.raises(UsageError):
-        _parse("lenet eval --json")
+        _parse("lenet export --json")  # --format is required
+    with pytest.raises(UsageError):
+        _parse("lenet train --optimizer adamx")
     with pytest.raises(UsageError):
         _parse("lenet eval --jsn", complete=False)
     with pytest.raises(UsageError):

@@ -338,7 +338,8 @@ def test_a_signal_during_export_leaves_nothing(tmp_path: Path, sig: int, code: i
 @pytest.mark.parametrize("args, needle", [
     (["train", "--bogus"], "No such option: --bogus"),
     (["predict", "--topk", "0", "x.png"], "Invalid value for '--topk'"),
-    (["eval"], "Missing option '--checkpoint'"),
+    (["export"], "Missing option '--format'"),
+    (["train", "--optimizer", "rmsprop"], "'rmsprop' is not one of sgd, adam, adamw"),
     (["trian"], "No such command 'trian'"),
     (["--bogus"], "No such option: --bogus"),
 ])

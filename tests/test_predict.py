@@ -55,7 +55,7 @@ def test_json_lines_fields(runner, tmp_path: Path, digits) -> None:
     code, rows, _ = _predict_json(runner, str(tmp_path / "seven.png"), "--topk", "4")
     assert code == 0
     (row,) = rows
-    assert set(row) == {"path", "label", "class_name", "probability", "topk"}
+    assert set(row) == {"path", "predicted", "class_name", "probability", "topk", "label"}  # label: an alias
     assert row["predicted"] == int(labels[0]) == 7 and row["class_name"] == "7"
     assert len(row["topk"]) == 4 and row["topk"][0] == ["7", row["probability"]]
     assert row["probability"] >= row["topk"][1][1]

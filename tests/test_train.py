@@ -230,7 +230,7 @@ def test_config_file_and_command_line_precedence(runner, data: str, tmp_path: Pa
     "extra, code, needle",
     [
         (["--model", "lenet9"], 2, "Unknown model"),
-        (["--optimizer", "rmsprop"], 2, "--optimizer must be one of"),
+        (["--optimizer", "rmsprop"], 2, "Invalid value for '--optimizer'"),
         (["--val-split", "1.5"], 2, "--val-split"),
         (["--epochs", "0"], 2, "--epochs"),
         (["--config", "missing.toml"], 66, "missing.toml"),

@@ -71,7 +71,8 @@ def _one_line(exc: typer.TyperException) -> LenetError:
     """A click usage error (unknown option, value out of range) as one line with its exit code (2)."""
     context = getattr(exc, "ctx", None)
     hint = f" (see: {context.command_path} --help)" if context is not None else ""
-    error = UsageError(f"{_with_suggestion(exc.format_message())}{hint}")  # type: ignore[attr-defined]
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]  # "Choose from:\n\t..." too
+    error = UsageError(f"{_with_suggestion(message)}{hint}")
     error.exit_code = getattr(exc, "exit_code", 2)
     return error
 

@@ -56,7 +56,7 @@ def _shade(values: np.ndarray) -> np.ndarray:
     return (255 - 255 * scaled).astype(np.uint8)
 
 
-_MARGIN, _LABEL_W, _GAP, _ROW_W, _BAR_H, _TEXT = 12, 200, 6, 1000, 20, 16
+_MARGIN, _LABEL_W, _GAP, _ROW_W, _BAR_H, _TEXT = 12, 180, 6, 520, 20, 16
 
 
 def _tiles(values: np.ndarray, side: int = 56) -> list:
@@ -69,7 +69,7 @@ def _tiles(values: np.ndarray, side: int = 56) -> list:
                 for m in _shade(values)]
     flat = _shade(values.reshape(-1))
     strips = [flat[i : i + 120] for i in range(0, len(flat), 120)]
-    return [Image.fromarray(np.repeat(s[None], 16, 0)).resize((len(s) * 6, 16), Image.NEAREST) for s in strips]
+    return [Image.fromarray(np.repeat(s[None], 16, 0)).resize((len(s) * 4, 16), Image.NEAREST) for s in strips]
 
 
 def _lines(tiles: list) -> list[list]:
@@ -129,8 +129,8 @@ def _draw_output_bars(draw, inspection, y: int) -> None:
     for i, name in enumerate(inspection.classes):
         colour = (200, 40, 40) if i == inspection.prediction.label else (90, 90, 200)
         draw.text((_MARGIN, y), name[:20], fill="black", font=_font())
-        draw.rectangle([_LABEL_W, y + 2, _LABEL_W + max(1, int(360 * probabilities[i])), y + _BAR_H - 3], fill=colour)
-        draw.text((_LABEL_W + 370, y), f"{probabilities[i]:.3f}  (score {scores[i]:.3g})", fill="black", font=_font())
+        draw.rectangle([_LABEL_W, y + 2, _LABEL_W + max(1, int(300 * probabilities[i])), y + _BAR_H - 3], fill=colour)
+        draw.text((_LABEL_W + 310, y), f"{probabilities[i]:.3f}  (score {scores[i]:.3g})", fill="black", font=_font())
         y += _BAR_H + 2
 
 
@@ -147,7 +147,7 @@ def draw_inspection(inspection, path: Path) -> None:
     rows += [(f"{layer.label}\n{layer.kind} {_shape_text(layer.values.shape)}", _tiles(layer.values))
              for layer in inspection.layers]
     sizes = [_row_size(tiles) for _, tiles in rows]
-    width = max(760, _LABEL_W + max(w for w, _ in sizes) + 2 * _MARGIN)
+    width = max(720, _LABEL_W + max(w for w, _ in sizes) + 2 * _MARGIN)
     height = (50 + sum(max(h, 2 * _TEXT + 12) + 10 for _, h in sizes) + _TEXT + 14
               + len(inspection.classes) * (_BAR_H + 2) + 2 * _MARGIN)
     sheet = Image.new("RGB", (width, height), "white")
