@@ -6,7 +6,8 @@ Runs the tutorial's commands in a fresh work directory (real MNIST, seed 0), cop
 picture into docs/img under the name the docs use, and keeps what every command printed in
 WORK/transcripts/ for the transcripts in the docs. About 3 minutes on a 2-core CPU, plus
 about 4 for the 20-epoch lenet5-classic run of reproduction.md and inspect.md
-(``--skip-classic`` leaves those two pictures alone). The serve page's screenshots come from
+(``--skip-classic`` leaves those two pictures alone; ``--reuse`` with the same ``--work`` redraws
+only the pictures deleted from it, without training again). The serve page's screenshots come from
 bench/screenshots_serve.py, the docs site's from bench/screenshots_docs.py.
 """
 
@@ -67,6 +68,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: a new temporary one)")
     parser.add_argument("--skip-classic", action="store_true", help="leave the lenet5-classic pictures alone")
+    parser.add_argument("--reuse", action="store_true",
+                        help="skip a command whose pictures the work directory already holds (after a change to "
+                             "how pictures are drawn: delete those to redraw, keep the trained runs)")
     options = parser.parse_args()
     work = options.work or Path(tempfile.mkdtemp(prefix="lenet-docs-"))
     transcripts = work / "transcripts"
@@ -75,7 +79,8 @@ def main() -> None:
         (work / "docs").symlink_to(REPO / "docs")
     steps = TUTORIAL + ([] if options.skip_classic else CLASSIC)
     for index, (command, pictures) in enumerate(steps):
-        run(command, work, transcripts, index)
+        if not (options.reuse and all((work / made).exists() for made in pictures)):
+            run(command, work, transcripts, index)
         for made, target in pictures.items():
             shutil.copyfile(work / made, IMG / target)
             print(f"  {made} -> docs/img/{target}")

@@ -81,7 +81,7 @@ _NOT_A_CHOICE = re.compile(r"(?:Value error, )?'(?P<value>[^']*)' is not one of 
 
 
 def _with_suggestion(message: str) -> str:
-    """A value outside a closed set gets the closest choice suggested: "...; did you mean 'adamw'?"."""
+    """A value outside a closed set gets the closest choice suggested: "... (did you mean 'adam'?)"."""
     found = _NOT_A_CHOICE.search(message)
     if not found:
         return message
@@ -165,9 +165,8 @@ app = typer.Typer(
 # name -> command, in the order `lenet --help` lists them.
 COMMANDS = {
     "models": models_command, "datasets": datasets_command, "eval": eval_command, "export": export_command,
-    "benchmark": benchmark_command,
-    "inspect": inspect_command, "plot": plot_command, "predict": predict_command, "serve": serve_command, "summary": summary_command,
-    "train": train_command,
+    "benchmark": benchmark_command, "inspect": inspect_command, "plot": plot_command, "predict": predict_command,
+    "serve": serve_command, "summary": summary_command, "train": train_command,
 }
 for _name, _command in COMMANDS.items():
     app.command(_name)(_command)

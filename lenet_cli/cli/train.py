@@ -15,7 +15,8 @@ from ..models import get_model_spec
 from ..training.config import CHOICES, TrainConfig, load_toml, to_toml
 from ..training.distributed import is_main_process
 from .console import err, new_table, out, print_json, print_note
-from .options import DataDirOption, DeviceOption, ModelOption, OfflineOption, complete_datasets, given_on_command_line, one_of
+from .options import (DataDirOption, DeviceOption, ModelOption, OfflineOption, complete_datasets, given_on_command_line,
+                      one_of)
 
 
 _DEFAULT = TrainConfig()  # the CLI shows and uses the config's own defaults
@@ -57,7 +58,8 @@ _Optimizer, _Scheduler, _Loss, _Augment, _Amp = (one_of(CHOICES[key]) for key in
 
 def train_command(
     ctx: typer.Context,
-    dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.", autocompletion=complete_datasets)] = _DEFAULT.dataset,
+    dataset: Annotated[str, typer.Option(help="Dataset name (see `lenet datasets`), idx:DIR or folder:DIR.",
+                                         autocompletion=complete_datasets)] = _DEFAULT.dataset,
     data_dir: DataDirOption = None,
     offline: OfflineOption = False,
     model: ModelOption = _DEFAULT.model,

@@ -56,7 +56,8 @@ def _shade(values: np.ndarray) -> np.ndarray:
     return (255 - 255 * scaled).astype(np.uint8)
 
 
-_MARGIN, _LABEL_W, _GAP, _ROW_W, _BAR_H, _TEXT = 12, 180, 6, 520, 20, 16
+_MARGIN, _LABEL_W, _GAP, _ROW_W, _BAR_H, _TEXT = 12, 170, 6, 540, 20, 16
+_LABEL_H = 3 * _TEXT + 14  # a row is at least as tall as its three lines of label
 
 
 def _tiles(values: np.ndarray, side: int = 56) -> list:
@@ -102,12 +103,12 @@ def _font(size: int = _TEXT):
 def _paste_row(sheet, draw, label: str, tiles: list, y: int) -> int:
     """One labelled row of framed tiles at height ``y``; returns the height below it.
 
-    ``label`` may hold two lines: the layer's name, then its kind and shape in smaller type.
+    ``label``'s first line is the layer's name; further lines (its kind, its size) come in smaller type.
     """
-    name, _, detail = label.partition("\n")
+    name, *details = label.split("\n")
     draw.text((_MARGIN, y), name, fill="black", font=_font(_TEXT + 4))
-    if detail:
-        draw.text((_MARGIN, y + _TEXT + 8), detail, fill=(80, 80, 80), font=_font(_TEXT - 1))
+    for k, detail in enumerate(details):
+        draw.text((_MARGIN, y + _TEXT + 8 + k * (_TEXT + 1)), detail, fill=(80, 80, 80), font=_font(_TEXT - 2))
     top = y
     for line in _lines(tiles):
         x = _LABEL_W
@@ -116,7 +117,7 @@ def _paste_row(sheet, draw, label: str, tiles: list, y: int) -> int:
             draw.rectangle([x - 1, y - 1, x + tile.width, y + tile.height], outline=(140, 140, 140))
             x += tile.width + _GAP
         y += max(t.height for t in line) + _GAP
-    return max(y, top + 2 * _TEXT + 12) + 10
+    return max(y, top + _LABEL_H) + 10
 
 
 def _draw_output_bars(draw, inspection, y: int) -> None:
@@ -144,11 +145,11 @@ def draw_inspection(inspection, path: Path) -> None:
     from PIL import Image, ImageDraw
 
     rows = [("input\n" + "x".join(map(str, inspection.model_input.shape)), _tiles(inspection.model_input, side=96))]
-    rows += [(f"{layer.label}\n{layer.kind} {_shape_text(layer.values.shape)}", _tiles(layer.values))
+    rows += [(f"{layer.label}\n{layer.kind}\n{_shape_text(layer.values.shape)}", _tiles(layer.values))
              for layer in inspection.layers]
     sizes = [_row_size(tiles) for _, tiles in rows]
     width = max(720, _LABEL_W + max(w for w, _ in sizes) + 2 * _MARGIN)
-    height = (50 + sum(max(h, 2 * _TEXT + 12) + 10 for _, h in sizes) + _TEXT + 14
+    height = (50 + sum(max(h, _LABEL_H) + 10 for _, h in sizes) + _TEXT + 14
               + len(inspection.classes) * (_BAR_H + 2) + 2 * _MARGIN)
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
@@ -164,7 +165,7 @@ def draw_inspection(inspection, path: Path) -> None:
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     """6x28x28 maps as '6@28x28' (the paper's notation); units as their count."""
-    return f"{shape[0]}@{shape[1]}x{shape[2]}" if len(shape) == 3 else "x".join(map(str, shape))
+    return f"{shape[0]}@{shape[1]}x{shape[2]}" if len(shape) == 3 else f"{'x'.join(map(str, shape))} units"
 
 
 PREPARATION_STEPS = (("picture", "the picture"), ("ink", "ink found"), ("rules removed", "rules removed"),
