@@ -44,7 +44,7 @@ def test_curves_have_whole_epochs_a_percent_axis_up_to_100_and_the_best_epoch(tm
     assert ticks and all(float(t).is_integer() for t in ticks) and 20 in ticks  # the last epoch has its tick
     assert acc_axes.get_ylim()[1] <= 100.0 and loss_axes.get_ylim()[0] == 0.0
     assert acc_axes.get_title() == "accuracy" and acc_axes.get_xlabel() == "epoch"
-    assert [t.get_text() for t in acc_axes.get_legend().get_texts()] == ["train", "validation", "test"]
+    assert [t.get_text() for t in figures[0].legends[0].get_texts()] == ["train", "validation", "test"]
     assert any("epoch 7" in t.get_text() for t in acc_axes.texts)  # the best (validation) epoch is named
     assert min(t.get_fontsize() for t in acc_axes.get_yticklabels()) >= 12  # readable on a slide
     with Image.open(tmp_path / "curves.png") as picture:

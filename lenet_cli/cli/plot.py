@@ -20,18 +20,20 @@ def plot_command(
 ) -> None:
     """Draw the loss and accuracy curves of one or more runs on one chart (read from each metrics.csv)."""
     from ..evaluation.charts import draw_curves, draw_runs
-    from ..training.records import read_metrics_csv
+    from ..training.records import read_metrics_csv, read_run_loss
 
     if out_path.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, not {out_path}")
     labels = run_labels(runs)
     histories = [read_metrics_csv(run) for run in runs]
+    losses = {read_run_loss(run) for run in runs}
+    loss = losses.pop() if len(losses) == 1 else "loss"
     if not out_path.parent.is_dir():
         raise UsageError(f"Cannot write {out_path}: directory {out_path.parent} does not exist")
     if len(runs) == 1:  # one run: its own curves, with train, validation and test in their colours
-        draw_curves(histories[0], out_path, title or labels[0])
+        draw_curves(histories[0], out_path, title or labels[0], loss)
     else:
-        draw_runs(zip(labels, histories), out_path, title or "")
+        draw_runs(zip(labels, histories), out_path, title or "", loss)
     if as_json:
         print_json({"figure": str(out_path), "runs": [{"run": str(run), "label": label, "epochs": len(history)}
                                                        for run, label, history in zip(runs, labels, histories)]})

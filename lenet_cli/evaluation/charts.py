@@ -27,6 +27,9 @@ _STYLE = {
 # split -> (colour, line style); the same colours in every chart (matplotlib's default cycle)
 _SPLITS = {"train": ("#1f77b4", ":"), "val": ("#2ca02c", "-"), "test": ("#d62728", "--")}
 _SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
+# the loss a run trained with (run.json's "loss") -> the loss panel's title
+_LOSS_TITLES = {"cross-entropy": "loss (cross-entropy)", "eq9": "loss (the paper's eq. 9)",
+                "mse": "loss (the paper's eq. 8)", "loss": "loss"}
 
 
 def _in_slide_style(draw: Callable[..., None]) -> Callable[..., None]:
@@ -49,7 +52,7 @@ def best_epoch(history: list[dict[str, Any]]) -> int | None:
 
 
 @_in_slide_style
-def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "") -> None:
+def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "", loss: str = "cross-entropy") -> None:
     """curves.png: loss and accuracy per epoch for train, validation and test; the best epoch marked.
 
     Nothing is written when there is no epoch yet.
@@ -63,20 +66,21 @@ def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "") -> N
         label = _SPLIT_NAMES[split]
         _plot(loss_axes, history, f"{split}_loss", colour, "-", label)
         _plot(acc_axes, history, f"{split}_acc", colour, "-", label, scale=100)
-    _finish_axes(loss_axes, acc_axes, history, best)
+    _finish_axes(loss_axes, acc_axes, history, _settled(history), best, loss)
     if best is not None:
         row = next(r for r in history if r["epoch"] == best)
         acc_axes.annotate(f"best (validation): epoch {best}\nval {row['val_acc']:.2%}, test {row['test_acc']:.2%}",
                           xy=(best, 100 * row["val_acc"]), xytext=(0.98, 0.04), textcoords="axes fraction",
                           ha="right", va="bottom", fontsize=12,
                           bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})
-    acc_axes.legend(loc="upper left" if best is None else "center right")
+    figure.legend(*acc_axes.get_legend_handles_labels(), loc="outside lower center", ncols=3)  # off the lines
     figure.suptitle(title or f"{len(history)} epoch{'s' if len(history) != 1 else ''}", fontsize=15)
     _save(figure, path)
 
 
 @_in_slide_style
-def draw_runs(runs: Iterable[tuple[str, list[dict[str, Any]]]], path: Path, title: str = "") -> None:
+def draw_runs(runs: Iterable[tuple[str, list[dict[str, Any]]]], path: Path, title: str = "",
+              loss: str = "loss") -> None:
     """Several runs' curves on one chart, a colour per run; validation solid, test dashed, train dotted."""
     from matplotlib.lines import Line2D
 
@@ -91,7 +95,9 @@ def draw_runs(runs: Iterable[tuple[str, list[dict[str, Any]]]], path: Path, titl
             _plot(acc_axes, history, f"{split}_acc", colour, style, None, scale=100, thin=split == "train")
         handles.append(Line2D([], [], color=colour, lw=2.5, label=name))
     merged = [row for history in histories for row in history]
-    _finish_axes(loss_axes, acc_axes, merged, None)
+    # Compared runs are read on validation and test: those set the accuracy axis; a low train start runs below it.
+    settled = [{**row, "train_acc": None} for history in histories for row in _settled(history)]
+    _finish_axes(loss_axes, acc_axes, merged, settled, None, loss)
     styles = [Line2D([], [], color="#444444", ls=style, lw=2, label=_SPLIT_NAMES[split])
               for split, (_, style) in _SPLITS.items()
               if any(_finite(row.get(f"{split}_acc")) for row in merged)]
@@ -158,13 +164,15 @@ def _label_cells(axes: Any, matrix: np.ndarray, colours: np.ndarray, n: int) -> 
                           color="white" if dark else "black")
 
 
-def _finish_axes(loss_axes: Any, acc_axes: Any, rows: list[dict[str, Any]], best: int | None) -> None:
-    """Titles, integer epoch ticks, loss from 0, accuracy in percent never above 100 %, the best epoch marked."""
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
+def _finish_axes(loss_axes: Any, acc_axes: Any, rows: list[dict[str, Any]], settled: list[dict[str, Any]],
+                 best: int | None, loss: str) -> None:
+    """Titles, integer epoch ticks, loss from 0, accuracy in percent never above 100 % (its range from the
+    ``settled`` rows), the best epoch marked."""
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in rows]
     first, last = min(epochs), max(epochs)
-    for axes, title in ((loss_axes, "loss (cross-entropy)"), (acc_axes, "accuracy")):
+    for axes, title in ((loss_axes, _LOSS_TITLES.get(loss, f"loss ({loss})")), (acc_axes, "accuracy")):
         axes.set_title(title)
         axes.set_xlabel("epoch")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
@@ -173,13 +181,34 @@ def _finish_axes(loss_axes: Any, acc_axes: Any, rows: list[dict[str, Any]], best
         if best is not None:
             axes.axvline(best, color="#555555", lw=1.2, ls="--", zorder=0)
     loss_axes.set_ylim(bottom=0)
-    accuracies = [100 * row[f"{s}_acc"] for row in rows for s in _SPLITS if _finite(row.get(f"{s}_acc"))]
+    accuracies = [100 * row[f"{s}_acc"] for row in settled for s in _SPLITS if _finite(row.get(f"{s}_acc"))]
     if accuracies:
         low, high = min(accuracies), max(accuracies)
         margin = max(0.2, 0.08 * (high - low))
-        low, high = max(0.0, low - margin), min(100.0, high + margin)
-        acc_axes.set_ylim(low, high)
-        acc_axes.yaxis.set_major_formatter(PercentFormatter(decimals=0 if high - low >= 4 else 1))
+        acc_axes.set_ylim(max(0.0, low - margin), min(100.0, high + margin))
+    _percent_ticks(acc_axes)
+
+
+def _percent_ticks(axes: Any) -> None:
+    """Ticks at round steps (0.2, 0.5, 1, 2, 5 ... points), labelled with just the decimals the step needs."""
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    locator = MaxNLocator(nbins=7, steps=[1, 2, 5, 10])
+    axes.yaxis.set_major_locator(locator)
+    ticks = locator.tick_values(*axes.get_ylim())
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    axes.yaxis.set_major_formatter(PercentFormatter(decimals=max(0, -math.floor(math.log10(step) + 1e-9))))
+
+
+def _settled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows that set the accuracy axis: from four epochs on, the first tenth of the run (at least epoch 1)
+    is left out, so that a low start (34 % after one epoch) does not squash the last epochs' 99.x % into a line;
+    those first points run below the frame."""
+    epochs = sorted({row["epoch"] for row in rows})
+    if len(epochs) < 4:
+        return rows
+    first = epochs[max(1, len(epochs) // 10)]
+    return [row for row in rows if row["epoch"] >= first]
 
 
 def _plot(axes: Any, history: list[dict[str, Any]], column: str, colour: str, style: str, label: str | None,

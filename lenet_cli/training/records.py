@@ -19,7 +19,8 @@ try:
 except ImportError:  # Windows: no advisory locks; runs are still numbered apart
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["RunLock", "make_run_dir", "lock_run_dir", "write_metrics_csv", "read_metrics_csv", "write_run_record",
+__all__ = ["RunLock", "make_run_dir", "lock_run_dir", "write_metrics_csv", "read_metrics_csv", "read_run_loss",
+           "write_run_record",
            "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = (
@@ -130,6 +131,17 @@ def read_metrics_csv(run_dir: Path) -> list[dict[str, Any]]:
     return history
 
 
+def read_run_loss(run_dir: Path) -> str:
+    """The loss a run trained with, from its run.json ("loss" when the file is missing, damaged or older)."""
+    import json
+
+    try:
+        loss = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("loss")
+    except (OSError, ValueError, AttributeError):
+        return "loss"
+    return loss if isinstance(loss, str) else "loss"
+
+
 def _number(key: str, text: str | None) -> float | int | None:
     """One cell of metrics.csv; a missing epoch is an error, any other missing value is None."""
     if text in (None, ""):
@@ -149,12 +161,14 @@ def versions() -> dict[str, str]:
 
 
 def write_run_record(run_dir: Path, *, status: str, config: dict[str, Any], world_size: int, dataset: dict[str, Any],
-                     result: dict[str, Any], checkpoints: list[Path | None], history: list[dict[str, Any]]) -> None:
-    """run.json: everything needed to trust and repeat the run."""
+                     result: dict[str, Any], checkpoints: list[Path | None], history: list[dict[str, Any]],
+                     loss: str) -> None:
+    """run.json: everything needed to trust and repeat the run (``loss``: the loss trained, auto resolved)."""
     files = {path.name: sha256_file(path) for path in checkpoints if path is not None and path.exists()}
     write_json(run_dir / "run.json", {
         "status": status,
         "config": config,
+        "loss": loss,
         "seed": config["seed"],
         "world_size": world_size,
         "versions": versions(),

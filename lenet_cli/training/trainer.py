@@ -521,7 +521,7 @@ def _draw_curves(run: Run, state: TrainState) -> None:
     """curves.png of the epochs so far; a picture that cannot be written costs a warning, never the run."""
     title = f"{run.run_dir.name}: {run.config.model} on {run.config.dataset}"
     try:
-        draw_curves(state.history, run.run_dir / "curves.png", title)
+        draw_curves(state.history, run.run_dir / "curves.png", title, run.loss_kind)
     except OSError as exc:
         run.on_event("warning", {"message": f"could not write curves.png: {exc}"})
 
@@ -550,4 +550,5 @@ def _record(run: Run, state: TrainState, status: str) -> None:
         dataset={"name": run.config.dataset, "source": train_set.source,
                  "train_sha256": train_set.fingerprint(), "test_sha256": test_set.fingerprint()},
         result=result.to_dict(), checkpoints=[result.best_checkpoint, result.last_checkpoint], history=state.history,
+        loss=run.loss_kind,
     )
