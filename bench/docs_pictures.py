@@ -36,7 +36,7 @@ TUTORIAL = [
      {"plots/confusion.png": "tutorial/confusion.png", "plots/mistakes.png": "tutorial/mistakes.png"}),
     ("lenet predict docs/img/handwriting/ --checkpoint runs/train/exp/best.pt \\\n    --save-preprocessed seen",
      {"seen/00000-00000.png": "tutorial/seen-00000.png"}),
-    ("lenet inspect docs/img/handwriting/00000.jpg --checkpoint runs/train/exp/best.pt \\\n    --out inspect-4.png",
+    ("lenet inspect docs/img/handwriting/00000.jpg \\\n    --checkpoint runs/train/exp/best.pt --out inspect-4.png",
      {"inspect-4.png": "tutorial/inspect-four.png"}),
 ]
 CLASSIC = [
