@@ -34,6 +34,7 @@ from .export import benchmark_command, export_command
 from .inspection import inspect_command
 from .plot import plot_command
 from .predict import predict_command
+from .runs import runs_command
 from .serve import serve_command
 from .summary import summary_command
 from .train import train_command
@@ -166,7 +167,7 @@ app = typer.Typer(
 COMMANDS = {
     "models": models_command, "datasets": datasets_command, "eval": eval_command, "export": export_command,
     "benchmark": benchmark_command, "inspect": inspect_command, "plot": plot_command, "predict": predict_command,
-    "serve": serve_command, "summary": summary_command, "train": train_command,
+    "runs": runs_command, "serve": serve_command, "summary": summary_command, "train": train_command,
 }
 for _name, _command in COMMANDS.items():
     app.command(_name)(_command)

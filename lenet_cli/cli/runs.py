@@ -1,0 +1,61 @@
+"""``lenet runs``: every run under a project, side by side, from each run.json (no torch import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from ..training.runs import SORT_KEYS, STATUSES, RunSummary, list_runs
+from .console import new_table, out, print_json
+from .options import JsonOption, complete_datasets, complete_models, one_of
+
+
+def runs_command(
+    project: Annotated[Path, typer.Option(help="The directory that holds the runs.")] = Path("runs/train"),
+    sort: Annotated[one_of(SORT_KEYS), typer.Option(help="Order: metrics and time largest first, name and date "
+                                                         "in order.")] = "date",
+    reverse: Annotated[bool, typer.Option("--reverse", help="The other way round.")] = False,
+    model: Annotated[Optional[str], typer.Option(help="Only runs of this model.", autocompletion=complete_models)] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Only runs on this dataset.",
+                                                   autocompletion=complete_datasets)] = None,
+    status: Annotated[Optional[one_of(STATUSES)], typer.Option(help="Only runs in this state.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the runs under --project: status, model, data, options that differ from the defaults, accuracy, time."""
+    runs = [r for r in list_runs(project) if (model is None or r.model == model)
+            and (dataset is None or r.dataset == dataset) and (status is None or r.status == status)]
+    key, largest_first = SORT_KEYS[sort]
+    present = [r for r in runs if getattr(r, key) is not None]  # runs without the value go last, in name order
+    present.sort(key=lambda r: getattr(r, key), reverse=largest_first != reverse)
+    runs = present + [r for r in runs if getattr(r, key) is None]
+    if as_json:
+        print_json([run.to_dict() for run in runs])
+        return
+    _print_table(runs, project)
+
+
+def _print_table(runs: list[RunSummary], project: Path) -> None:
+    table = new_table(title=f"Runs in {escape(str(project))}", caption=None if runs else "no runs here yet")
+    numeric = ("epochs", "best val", "test", "time")
+    for column in ("name", "status", "model", "dataset", *numeric[:1], "options", *numeric[1:], "date"):
+        table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
+    for run in runs:
+        epochs = "" if run.epochs is None else f"{run.epochs}/{run.planned_epochs}"
+        options = run.problem or " ".join(f"{k.replace('_', '-')}={v}" for k, v in run.options.items())
+        table.add_row(escape(run.name), _status(run), run.model or "", run.dataset or "", epochs, escape(options),
+                      _percent(run.best_val_acc), _percent(run.test_acc),
+                      "" if run.seconds is None else f"{run.seconds:.0f} s", run.date)
+    out().print(table)
+
+
+def _status(run: RunSummary) -> str:
+    colours = {"completed": "green", "running": "cyan", "diverged": "red", "damaged": "red", "interrupted": "yellow"}
+    text = run.status.replace("_", " ")
+    return f"[{colours[run.status]}]{text}[/]" if run.status in colours else text
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.2%}"
