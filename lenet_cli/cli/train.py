@@ -52,8 +52,8 @@ class StopRequest:
 
 
 # The closed sets of values, as types: the parser checks them and the shell completes them.
-_Optimizer, _Scheduler, _Loss, _Augment, _Amp = (one_of(CHOICES[key]) for key in
-                                                 ("optimizer", "scheduler", "loss", "augment", "amp"))
+_Optimizer, _Scheduler, _Loss, _Augment, _Amp, _Log = (one_of(CHOICES[key]) for key in
+                                                       ("optimizer", "scheduler", "loss", "augment", "amp", "log"))
 
 
 def train_command(
@@ -86,6 +86,7 @@ def train_command(
     name: Annotated[Optional[str], typer.Option(help="Run directory name (default: exp, exp2, ...).")] = None,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run saved in this last.pt.")] = None,
     fail_under: Annotated[Optional[float], typer.Option(help="Exit 3 if the last epoch's test accuracy (0..1) is below.")] = None,
+    log: Annotated[_Log, typer.Option(help="Also log to TensorBoard: event files in the run directory (the tensorboard extra).")] = _DEFAULT.log,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any of these options.")] = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the resolved options (defaults, then --config, then the command line) as TOML and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout at the end.")] = False,

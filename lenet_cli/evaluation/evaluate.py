@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from ..errors import LenetError
 
-__all__ = ["evaluate_sums", "predict_logits", "evaluate_checkpoint", "check_compatible", "CheckpointEvaluation", "Mistakes"]
+__all__ = ["evaluate_sums", "predict_logits", "evaluate_checkpoint", "check_compatible", "confident_mistakes",
+           "CheckpointEvaluation", "Mistakes"]
 
 
 @torch.no_grad()
@@ -50,12 +51,17 @@ class CheckpointEvaluation:
 
     def most_confident_mistakes(self, limit: int = 48) -> "Mistakes":
         """The wrongly classified images, most confident first (at most ``limit``)."""
-        confidence, predicted = self.probabilities.max(1)
-        wrong = (predicted != self.labels).nonzero().flatten()
-        worst = wrong[confidence[wrong].argsort(descending=True)][:limit]
-        classes = self.report.classes
-        return Mistakes(self.images[worst].numpy(), [classes[i] for i in self.labels[worst].tolist()],
-                        [classes[i] for i in predicted[worst].tolist()], confidence[worst].tolist())
+        return confident_mistakes(self.probabilities, self.labels, self.images, self.report.classes, limit)
+
+
+def confident_mistakes(probabilities: torch.Tensor, labels: torch.Tensor, images: torch.Tensor, classes: list[str],
+                       limit: int = 48) -> "Mistakes":
+    """The wrongly classified ``images`` (uint8, as loaded), most confident first (at most ``limit``)."""
+    confidence, predicted = probabilities.max(1)
+    wrong = (predicted != labels).nonzero().flatten()
+    worst = wrong[confidence[wrong].argsort(descending=True)][:limit]
+    return Mistakes(images[worst].numpy(), [classes[i] for i in labels[worst].tolist()],
+                    [classes[i] for i in predicted[worst].tolist()], confidence[worst].tolist())
 
 
 @dataclass

@@ -27,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "device": ("auto", "cpu", "cuda", "mps"),
     "loss": ("auto", "cross-entropy", "eq9", "mse"),
     "amp": ("none", "bf16", "fp16"),
+    "log": ("none", "tensorboard"),
 }
 
 
@@ -57,6 +58,7 @@ class TrainConfig:
     project: str = "runs/train"  # parent of run directories
     name: str | None = None  # run directory name (None: exp, exp2, ...)
     fail_under: float | None = None  # exit 3 when final test accuracy is below this
+    log: str = "none"  # none | tensorboard (event files in the run directory; the tensorboard extra)
 
     def validate(self) -> None:
         """Raise UsageError for values no run could use."""

@@ -35,12 +35,14 @@ from .distributed import Distributed, from_environment
 from .losses import loss_name, make_criterion
 from .records import RunLock, lock_run_dir, make_run_dir, write_metrics_csv, write_run_record
 from .state import TrainState, augment_generator
+from .tensorboard import TensorBoardLog, require_tensorboard
 
 __all__ = ["TrainResult", "train"]
 
 EventSink = Callable[[str, dict[str, Any]], None]
 # Options that may differ when continuing a run; everything else comes from the checkpoint.
-RESUMABLE_OVERRIDES = ("epochs", "patience", "fail_under", "device", "threads", "data_dir", "offline", "amp", "compile")
+RESUMABLE_OVERRIDES = ("epochs", "patience", "fail_under", "device", "threads", "data_dir", "offline", "amp", "compile",
+                       "log")
 # What a checkpoint needs, beyond the model, to continue training exactly.
 RESUME_KEYS = ("config", "optimizer", "scheduler", "position", "rng", "best", "history")
 # channels_last: measured 1.3-1.6x faster for these small convolutions on CPU (bench/bench_train.py).
@@ -120,6 +122,7 @@ class Run:
     last_saved: bool = False  # whether last.pt has been written (or came with a resume)
     lock: RunLock | None = None  # rank 0's hold on the run directory while it trains
     notes: list[str] = field(default_factory=list)  # said once training starts (e.g. a re-planned schedule)
+    tensorboard: TensorBoardLog | None = None  # rank 0's event files, with --log tensorboard
 
     @property
     def last_path(self) -> Path:
@@ -141,6 +144,8 @@ def train(
     """Train per ``config`` (or continue ``resume``), writing a run directory. See docs/training.md."""
     config, checkpoint = _resolve_resume(config, resume, explicit or set())
     config.validate()
+    if config.log == "tensorboard":
+        require_tensorboard()  # exit 1, naming the install command, before any data is loaded
     ignored = sorted((explicit or set()) - set(RESUMABLE_OVERRIDES) - {"resume"}) if checkpoint else []
     if ignored:
         on_event("warning", {"message": f"ignored when resuming (the checkpoint's values are used): {', '.join(ignored)}"})
@@ -150,7 +155,7 @@ def train(
         run = None
         try:
             run, state = _set_up(config, checkpoint, resume, device, group)
-            run.on_event, run.should_stop = (on_event if group.is_main else _quiet), should_stop
+            run.on_event, run.should_stop = _events(run, on_event), should_stop
             result = _loop(run, state)
         except LenetError:  # raised on every rank alike (the ranks agree before raising)
             group.shutdown()
@@ -159,10 +164,27 @@ def train(
             group.shutdown(in_step=False)
             raise
         finally:
+            if run is not None and run.tensorboard is not None:
+                run.tensorboard.close()
             if run is not None and run.lock is not None:
                 run.lock.release()
         group.shutdown()
     return result
+
+
+def _events(run: Run, on_event: EventSink) -> EventSink:
+    """Where rank 0's events go: the caller, and with --log tensorboard the run's event files too."""
+    if not run.group.is_main:
+        return _quiet
+    if run.config.log != "tensorboard":
+        return on_event
+    run.tensorboard = TensorBoardLog(run.run_dir)
+
+    def both(kind: str, payload: dict[str, Any]) -> None:
+        run.tensorboard.on_event(kind, payload)  # type: ignore[union-attr]
+        on_event(kind, payload)
+
+    return both
 
 
 @contextlib.contextmanager
@@ -389,7 +411,8 @@ def _run_epoch(run: Run, state: TrainState) -> bool:
         loss_value = _step(run, state, xb, yb, criterion)
         state.step += 1
         run.on_event("step", {"epoch": state.epoch + 1, "step": state.step, "steps": run.steps_per_epoch,
-                              "loss": loss_value})
+                              "loss": loss_value, "lr": run.optimizer.param_groups[0]["lr"],
+                              "global_step": state.epoch * run.steps_per_epoch + state.step})
         (stop,) = group.any(run.should_stop())
         if stop:
             state.sums.seconds = time.perf_counter() - run.epoch_start
@@ -514,7 +537,15 @@ def _finish(run: Run, state: TrainState, status: str) -> TrainResult:
         return result
     _draw_curves(run, state)
     _record(run, state, status)
+    _finish_tensorboard(run, result)
     return result
+
+
+def _finish_tensorboard(run: Run, result: TrainResult) -> None:
+    """The end of the event files: the last model's confusion matrix and mistakes on test, the HParams entry."""
+    if run.tensorboard is not None:
+        run.tensorboard.finish(run.raw_model, run.splits.x_test, run.splits.y_test, run.datasets[1].images,
+                               list(run.datasets[0].spec.classes), run.config.to_dict(), result.to_dict())
 
 
 def _draw_curves(run: Run, state: TrainState) -> None:
