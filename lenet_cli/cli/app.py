@@ -38,6 +38,7 @@ from .runs import runs_command
 from .serve import serve_command
 from .summary import summary_command
 from .train import train_command
+from .tune import tune_command
 
 __all__ = ["app", "main", "guarded"]
 
@@ -168,6 +169,7 @@ COMMANDS = {
     "models": models_command, "datasets": datasets_command, "eval": eval_command, "export": export_command,
     "benchmark": benchmark_command, "inspect": inspect_command, "plot": plot_command, "predict": predict_command,
     "runs": runs_command, "serve": serve_command, "summary": summary_command, "train": train_command,
+    "tune": tune_command,
 }
 for _name, _command in COMMANDS.items():
     app.command(_name)(_command)

@@ -1,0 +1,125 @@
+"""``lenet tune``: a hyperparameter search with Optuna, one normal run per trial (the tune extra)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import Interrupted
+from ..training.config import TrainConfig
+from .console import err, new_table, out, print_json, print_note
+from .options import DataDirOption, JsonOption, ModelOption, OfflineOption, complete_datasets
+from .train import _EXIT_FOR_SIGNAL, StopRequest
+
+_DEFAULT = TrainConfig()
+
+
+def tune_command(
+    dataset: Annotated[str, typer.Option(help="Dataset name, idx:DIR or folder:DIR.",
+                                         autocompletion=complete_datasets)] = _DEFAULT.dataset,
+    trials: Annotated[int, typer.Option(min=1, help="Finished trials the study should hold (all workers together).")] = 20,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs per trial.")] = 5,
+    space: Annotated[Optional[Path], typer.Option(help="TOML file of the options to search (default: lr, batch size, "
+                                                       "weight decay, label smoothing, augmentation).")] = None,
+    study: Annotated[str, typer.Option(help="Study name: runs/tune/NAME holds its trials.")] = "study",
+    storage: Annotated[Optional[str], typer.Option(help="Optuna storage URL shared by workers, e.g. "
+                                                        "postgresql://user:pass@host/db (default: SQLite in the "
+                                                        "study's directory).")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes on this machine, sharing the study.")] = 1,
+    model: ModelOption = _DEFAULT.model,
+    data_dir: DataDirOption = None,
+    offline: OfflineOption = False,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads per worker (default: cores / jobs).")] = None,
+    project: Annotated[Path, typer.Option(help="Parent of study directories.")] = Path("runs/tune"),
+    as_json: JsonOption = False,
+) -> None:
+    """Search hyperparameters with Optuna (TPE, median pruning) on validation accuracy; print the best trial."""
+    from ..models import get_model_spec
+    from ..training.tune import load_space, require_optuna, tune
+
+    require_optuna()
+    get_model_spec(model)
+    search = load_space(space)
+    if jobs > 1:
+        raise typer.Exit(_workers(jobs))
+    base = TrainConfig(dataset=dataset, model=model, epochs=epochs, data_dir=str(data_dir) if data_dir else None,
+                       offline=True if offline else None, threads=threads, project=str(project))
+    base.validate()
+    with StopRequest() as stop:
+        try:
+            result = tune(base, study_name=study, storage=storage, trials=trials, space=search, should_stop=stop,
+                          on_trial=_reporter())
+        except Interrupted as exc:
+            exc.exit_code = _EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
+            raise
+        except KeyboardInterrupt:
+            raise Interrupted("Stopped at once; the trial under way is marked failed") from None
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_result(result)
+
+
+def _workers(jobs: int) -> int:
+    """This same command as ``jobs`` processes on one study (each with a share of the cores); the worst exit code."""
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--jobs":
+            skip = True
+        elif not arg.startswith("--jobs="):
+            argv.append(arg)
+    if "--threads" not in argv:
+        argv += ["--threads", str(max(1, (os.cpu_count() or 1) // jobs))]
+    procs = [subprocess.Popen([sys.executable, "-m", "lenet_cli", *argv]) for _ in range(jobs)]
+    try:
+        return max(proc.wait() for proc in procs)
+    except KeyboardInterrupt:  # the workers got the same Ctrl-C from the terminal and stop their trials
+        return max(proc.wait() for proc in procs) or 130
+
+
+def _reporter() -> Any:
+    """One line on stderr as each trial starts and ends (stdout keeps the result, or the JSON)."""
+
+    def report(kind: str, info: dict[str, Any]) -> None:
+        if kind == "start":
+            shown = ", ".join(f"{k.replace('_', '-')}={_short(v)}" for k, v in info["params"].items())
+            err().print(f"trial {info['number']}: {shown} ({info['run_dir']})", markup=False, highlight=False,
+                        soft_wrap=True)
+        elif info["value"] is not None:
+            err().print(f"trial {info['number']}: {info['state']} after {info['epochs']} epoch(s), validation "
+                        f"accuracy {info['value']:.4f}", markup=False, highlight=False, soft_wrap=True)
+
+    return report
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _print_result(result: Any) -> None:
+    if result.best is None:
+        print_note(f"study {result.study} has no complete trial yet ({result.pruned} pruned, {result.failed} failed)")
+        return
+    best = result.best
+    table = new_table(title=f"Study {result.study}: best of {result.complete} complete trials "
+                            f"({result.pruned} pruned, {result.failed} failed)")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("best trial", f"{best['number']} ({best['run_dir']})")
+    table.add_row("validation accuracy", f"{best['value']:.2%}")
+    if best["test_accuracy"] is not None:
+        table.add_row("test accuracy (best trial only)", f"{best['test_accuracy']:.2%}")
+    for name, value in best["params"].items():
+        table.add_row(name.replace("_", "-"), _short(value))
+    table.add_row("storage", result.storage)
+    table.add_row("time (this process)", f"{result.seconds:.0f} s")
+    out().print(table)
+    print_note(f"retrain it with: lenet train --config {result.best_config}")

@@ -1,0 +1,106 @@
+"""lenet tune: Optuna trials as normal runs; workers sharing one study (SQLite, PostgreSQL); stops; best.toml."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, wait_until, write_mnist_files
+from lenet_cli.cli.app import app
+
+optuna = pytest.importorskip("optuna", reason="the tune extra is not installed (it is in dev)")
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+# Where .ci/run starts PostgreSQL; elsewhere set LENET_TEST_POSTGRES to a database the tests may use.
+POSTGRES = os.environ.get("LENET_TEST_POSTGRES", "postgresql://lenet:lenet@127.0.0.1:5432/lenet_test")
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> str:
+    return f"idx:{write_mnist_files(tmp_path / 'data', n_train=96, n_test=40)}"
+
+
+def _tune(data: str, project: Path, *extra: str) -> subprocess.Popen:
+    args = [sys.executable, "-m", "lenet_cli", "tune", "--dataset", data, "--project", str(project), "--epochs", "1",
+            "--threads", "1", "--study", "s", *extra]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=REPO)
+
+
+def _two_workers_share_one_study(data: str, project: Path, storage: str) -> None:
+    workers = [_tune(data, project, "--trials", "4", "--storage", storage, "--json") for _ in range(2)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    for worker, (stdout, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr
+    study = optuna.load_study(study_name="s", storage=storage)
+    done = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    assert len(done) == 4  # both stopped at four, whoever ran which
+    numbers = [t.number for t in done]
+    run_dirs = [t.user_attrs["run_dir"] for t in done]
+    assert len(set(numbers)) == 4 and len(set(run_dirs)) == 4  # no trial run twice
+    assert all((Path(d) / "run.json").exists() for d in run_dirs)
+    result = json.loads(outputs[0][0])
+    assert result["best"]["number"] == study.best_trial.number and result["best"]["value"] == study.best_value
+    assert "test_accuracy" in result["best"]
+
+
+def test_two_workers_share_a_sqlite_study_and_the_best_retrains(runner, data: str, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    _two_workers_share_one_study(data, tmp_path / "tune", storage)
+    best = tmp_path / "tune" / "s" / "best.toml"
+    shown = runner.invoke(app, ["train", "--config", str(best), "--print-config"])
+    assert shown.exit_code == 0, shown.output
+    params = optuna.load_study(study_name="s", storage=storage).best_params
+    assert f"batch-size = {params['batch_size']}" in shown.stdout.splitlines()
+
+
+def test_two_workers_share_a_postgresql_study(data: str, tmp_path: Path) -> None:
+    psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed (the tune extra has it)")
+    try:
+        psycopg2.connect(POSTGRES, connect_timeout=3).close()
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server at {POSTGRES} ({str(exc).strip().splitlines()[0]}); "
+                    ".ci/run installs Debian's postgresql and starts it")
+    storage = POSTGRES
+    name = "s"
+    try:
+        optuna.delete_study(study_name=name, storage=storage)  # a study left by an earlier run of this test
+    except KeyError:
+        pass
+    _two_workers_share_one_study(data, tmp_path / "tune", storage)
+    optuna.delete_study(study_name=name, storage=storage)
+
+
+def test_ctrl_c_fails_the_trial_under_way_and_the_same_command_continues(data: str, tmp_path: Path) -> None:
+    project = tmp_path / "tune"
+    slow = _tune(data, project, "--trials", "2", "--epochs", "40")
+    wait_until(lambda: (project / "s" / "trial-0000" / "metrics.csv").exists(), slow, what="the first epoch")
+    slow.send_signal(signal.SIGINT)
+    _, stderr = slow.communicate(timeout=120)
+    assert slow.returncode == 130, stderr
+    assert "Traceback" not in stderr and "continues the study" in stderr
+    storage = f"sqlite:///{project / 's' / 'study.db'}"
+    assert [t.state for t in optuna.load_study(study_name="s", storage=storage).trials] == [
+        optuna.trial.TrialState.FAIL]
+    again = _tune(data, project, "--trials", "1")
+    _, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr
+    states = [t.state for t in optuna.load_study(study_name="s", storage=storage).trials]
+    assert states[0] == optuna.trial.TrialState.FAIL and len(states) == 2 and states[1] != states[0]
+
+
+@pytest.mark.parametrize("space, needle", [
+    ('[weight-dcay]\ntype = "float"\nlow = 0.001\nhigh = 0.1\n', "did you mean 'weight_decay'?"),
+    ('[lr]\ntype = "float"\nlow = 0.1\nhigh = 0.01\n', "low must be below high"),
+    ('[augment]\ntype = "choice"\n', 'needs type = "float", "int" or "categorical"'),
+])
+def test_a_bad_search_space_is_exit_2(runner, tmp_path: Path, space: str, needle: str) -> None:
+    path = tmp_path / "space.toml"
+    path.write_text(space)
+    result = runner.invoke(app, ["tune", "--space", str(path), "--project", str(tmp_path / "tune")])
+    assert result.exit_code == 2 and needle in result.stderr, result.output
+    assert not (tmp_path / "tune").exists()
