@@ -48,7 +48,7 @@ def test_curves_have_whole_epochs_a_percent_axis_up_to_100_and_the_best_epoch(tm
     assert any("epoch 7" in t.get_text() for t in acc_axes.texts)  # the best (validation) epoch is named
     assert min(t.get_fontsize() for t in acc_axes.get_yticklabels()) >= 12  # readable on a slide
     with Image.open(tmp_path / "curves.png") as picture:
-        assert picture.size[0] >= 1200
+        assert picture.size[0] >= 1000  # 13-pt text at 100 dpi: readable on a slide
 
 
 def test_the_best_epoch_is_validations_first_maximum_and_none_without_validation() -> None:

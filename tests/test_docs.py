@@ -63,7 +63,7 @@ def _documented_commands() -> list[tuple[str, str, bool]]:
         for block in FENCE.finditer(text):
             if block.group("lang") not in SHELL_LANGS:
                 continue
-            for line in block.group("body").splitlines():
+            for line in block.group("body").replace("\\\n", " ").splitlines():  # a line continued with \ is one
                 line = line.strip().removeprefix("$ ")
                 if not _is_synopsis(line):
                     found += [(where, part, True) for part in _commands_in(line)]

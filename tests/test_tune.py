@@ -59,10 +59,10 @@ def test_two_workers_share_a_sqlite_study_and_the_best_retrains(runner, data: st
 
 
 def test_two_workers_share_a_postgresql_study(data: str, tmp_path: Path) -> None:
-    psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed (the tune extra has it)")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (the tune extra has it)")
     try:
-        psycopg2.connect(POSTGRES, connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
+        psycopg.connect(POSTGRES, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
         pytest.skip(f"no PostgreSQL server at {POSTGRES} ({str(exc).strip().splitlines()[0]}); "
                     ".ci/run installs Debian's postgresql and starts it")
     storage = POSTGRES
