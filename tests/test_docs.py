@@ -246,7 +246,7 @@ def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Pat
     pytest.importorskip("onnxruntime")
     documented = _documented_fields()
     assert set(documented) == {"train", "eval", "predict", "predict --number", "summary", "inspect", "export",
-                               "benchmark", "plot", "models", "datasets"}
+                               "benchmark", "plot", "runs", "tune", "models", "datasets"}
     data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=32)}"
     image = str(DOCS / "img" / "three.png")
 
@@ -270,6 +270,9 @@ def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Pat
         "benchmark": json.loads(run("benchmark", "--checkpoint", checkpoint, "-f", "pytorch", "-b", "4",
                                     "--images", "8", "--data-dir", str(tmp_path / "data"))),
         "plot": json.loads(run("plot", str(Path(checkpoint).parent), "--out", str(tmp_path / "runs.png"))),
+        "runs": json.loads(run("runs", "--project", str(tmp_path / "runs")))[0],
+        "tune": json.loads(run("tune", "--dataset", data, "--trials", "1", "--epochs", "1", "--threads", "1",
+                               "--project", str(tmp_path / "tune"))),
         "models": json.loads(run("models"))[0],
         "datasets": json.loads(run("datasets"))[0],
     }

@@ -104,3 +104,13 @@ def test_a_bad_search_space_is_exit_2(runner, tmp_path: Path, space: str, needle
     result = runner.invoke(app, ["tune", "--space", str(path), "--project", str(tmp_path / "tune")])
     assert result.exit_code == 2 and needle in result.stderr, result.output
     assert not (tmp_path / "tune").exists()
+
+
+def test_jobs_starts_that_many_workers_on_one_study(data: str, tmp_path: Path) -> None:
+    worker = _tune(data, tmp_path / "tune", "--trials", "2", "--jobs", "2")
+    _, stderr = worker.communicate(timeout=600)
+    assert worker.returncode == 0, stderr
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'tune' / 's' / 'study.db'}")
+    finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+    assert len(finished) == 2
+    assert stderr.count("trial ") >= 4  # each worker reported the trials it ran: two lines a trial
