@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Optional
 
@@ -12,7 +13,8 @@ from ..training.config import CHOICES
 
 __all__ = [
     "one_of", "complete_models", "complete_datasets", "ModelOption", "JsonOption", "CheckpointOption", "ProjectOption",
-    "DataDirOption", "OfflineOption", "PreprocessOption", "DeviceOption", "TopkOption", "TOPK", "given_on_command_line",
+    "DataDirOption", "OfflineOption", "PreprocessOption", "DeviceOption", "TopkOption", "TOPK", "argv_without",
+    "given_on_command_line",
 ]
 
 
@@ -50,6 +52,19 @@ PreprocessOption = Annotated[Optional[one_of(PREPROCESS_MODES)], typer.Option(
 DeviceOption = Annotated[one_of(CHOICES["device"]), typer.Option(help="Where the model runs.")]
 TopkOption = Annotated[int, typer.Option(min=1, help="How many of the most likely classes to report.")]
 TOPK = 3  # one default for every command that lists the most likely classes (of 10, top-5 is nearly always right)
+
+
+def argv_without(option: str) -> list[str]:
+    """This command's arguments without ``option`` and its value: to start the same command again, elsewhere."""
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        elif not arg.startswith(f"{option}="):
+            argv.append(arg)
+    return argv
 
 
 def given_on_command_line(ctx: typer.Context) -> set[str]:

@@ -15,8 +15,8 @@ from ..models import get_model_spec
 from ..training.config import CHOICES, TrainConfig, load_toml, to_toml
 from ..training.distributed import is_main_process
 from .console import err, new_table, out, print_json, print_note
-from .options import (DataDirOption, DeviceOption, ModelOption, OfflineOption, complete_datasets, given_on_command_line,
-                      one_of)
+from .options import (DataDirOption, DeviceOption, ModelOption, OfflineOption, argv_without, complete_datasets,
+                      given_on_command_line, one_of)
 
 
 _DEFAULT = TrainConfig()  # the CLI shows and uses the config's own defaults
@@ -153,15 +153,7 @@ def _launch(nproc: int) -> int:
 
     if launched_as_rank():
         raise UsageError("--nproc starts its own processes; under torchrun leave it out")
-    argv, skip = [], False
-    for arg in sys.argv[1:]:
-        if skip:
-            skip = False
-        elif arg == "--nproc":
-            skip = True
-        elif not arg.startswith("--nproc="):
-            argv.append(arg)
-    return launch(nproc, argv)
+    return launch(nproc, argv_without("--nproc"))
 
 
 def _outcome(result: Any) -> str:

@@ -14,7 +14,7 @@ import typer
 from ..errors import Interrupted
 from ..training.config import TrainConfig
 from .console import err, new_table, out, print_json, print_note
-from .options import DataDirOption, JsonOption, ModelOption, OfflineOption, complete_datasets
+from .options import DataDirOption, JsonOption, ModelOption, OfflineOption, argv_without, complete_datasets
 from .train import _EXIT_FOR_SIGNAL, StopRequest
 
 _DEFAULT = TrainConfig()
@@ -68,14 +68,7 @@ def tune_command(
 
 def _workers(jobs: int) -> int:
     """This same command as ``jobs`` processes on one study (each with a share of the cores); the worst exit code."""
-    argv, skip = [], False
-    for arg in sys.argv[1:]:
-        if skip:
-            skip = False
-        elif arg == "--jobs":
-            skip = True
-        elif not arg.startswith("--jobs="):
-            argv.append(arg)
+    argv = argv_without("--jobs")
     if "--threads" not in argv:
         argv += ["--threads", str(max(1, (os.cpu_count() or 1) // jobs))]
     procs = [subprocess.Popen([sys.executable, "-m", "lenet_cli", *argv]) for _ in range(jobs)]

@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, packaged
     import tomli as tomllib
 
-__all__ = ["TrainConfig", "load_toml", "to_toml", "CHOICES"]
+__all__ = ["TrainConfig", "load_toml", "read_toml", "to_toml", "CHOICES"]
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("sgd", "adam", "adamw"),
@@ -100,6 +100,16 @@ _ALIASES = {"learning-rate": "lr", "learning_rate": "lr", "batch": "batch-size",
             "wd": "weight-decay", "smoothing": "label-smoothing", "workers": "threads", "out": "project"}
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file as a dict; missing is exit 66 (naming ``what`` it is), not TOML is exit 2."""
+    if not path.is_file():
+        raise InputNotFound(f"{what} {path} not found")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     """Options from a TOML file (keys as on the command line, dashes or underscores), each type-checked.
 
@@ -107,12 +117,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     ranges are checked afterwards by ``TrainConfig.validate``, as for the command line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFound(f"Config file {path} not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "Config file")
     table = raw.get("train", raw)
     if not isinstance(table, dict):
         raise UsageError(f"{path}: [train] must be a table of options, not {table!r}")

@@ -13,19 +13,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import InputNotFound, Interrupted, LenetError, UsageError, did_you_mean
-from .config import TrainConfig, to_toml
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10: the same parser, packaged
-    import tomli as tomllib
+from ..errors import Interrupted, LenetError, UsageError, did_you_mean
+from .config import TrainConfig, read_toml, to_toml
 
 __all__ = ["DEFAULT_SPACE", "TuneResult", "load_space", "require_optuna", "tune"]
 
@@ -74,12 +68,7 @@ def load_space(path: Path | None) -> dict[str, dict[str, Any]]:
     """The search space: DEFAULT_SPACE, or a TOML file of tables, one per option; each checked here (exit 2)."""
     if path is None:
         return DEFAULT_SPACE
-    if not path.is_file():
-        raise InputNotFound(f"Search space {path} not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "Search space")
     space = {key.replace("-", "_"): spec for key, spec in raw.items()}
     for name, spec in space.items():
         _check_dimension(path, name, spec)
