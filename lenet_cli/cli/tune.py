@@ -105,7 +105,7 @@ def _print_result(result: Any) -> None:
     table = new_table(title=f"Study {result.study}: best of {result.complete} complete trials "
                             f"({result.pruned} pruned, {result.failed} failed)")
     table.add_column("")
-    table.add_column("value", justify="right")
+    table.add_column("value", justify="right", overflow="fold")
     table.add_row("best trial", f"{best['number']} ({best['run_dir']})")
     table.add_row("validation accuracy", f"{best['value']:.2%}")
     if best["test_accuracy"] is not None:
