@@ -114,3 +114,19 @@ def test_jobs_starts_that_many_workers_on_one_study(data: str, tmp_path: Path) -
     finished = [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
     assert len(finished) == 2
     assert stderr.count("trial ") >= 4  # each worker reported the trials it ran: two lines a trial
+
+
+def test_the_pruner_leaves_the_first_epoch_alone() -> None:
+    from lenet_cli.training.tune import _pruner
+
+    study = optuna.create_study(direction="maximize", pruner=_pruner(optuna))
+    for _ in range(3):  # three finished trials, each at 0.98 after epochs 1 and 2
+        trial = study.ask()
+        trial.report(0.98, 1)
+        trial.report(0.98, 2)
+        study.tell(trial, 0.99)
+    slow = study.ask()
+    slow.report(0.50, 1)
+    assert not slow.should_prune()  # the first epoch is the one-cycle warm-up
+    slow.report(0.50, 2)
+    assert slow.should_prune()
