@@ -43,6 +43,9 @@ def _two_workers_share_one_study(data: str, project: Path, storage: str) -> None
     run_dirs = [t.user_attrs["run_dir"] for t in done]
     assert len(set(numbers)) == 4 and len(set(run_dirs)) == 4  # no trial run twice
     assert all((Path(d) / "run.json").exists() for d in run_dirs)
+    for trial in done:  # a trial the pruner stopped says so in its run.json ("interrupted" is for people)
+        status = json.loads((Path(trial.user_attrs["run_dir"]) / "run.json").read_text())["status"]
+        assert status == ("pruned" if trial.state == optuna.trial.TrialState.PRUNED else "completed")
     result = json.loads(outputs[0][0])
     assert result["best"]["number"] == study.best_trial.number and result["best"]["value"] == study.best_value
     assert "test_accuracy" in result["best"]

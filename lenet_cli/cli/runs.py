@@ -44,7 +44,7 @@ def _print_table(runs: list[RunSummary], project: Path) -> None:
         table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
     for run in runs:
         epochs = "" if run.epochs is None else f"{run.epochs}/{run.planned_epochs}"
-        options = run.problem or " ".join(f"{k.replace('_', '-')}={v}" for k, v in run.options.items())
+        options = run.problem or " ".join(f"{k.replace('_', '-')}={_short(v)}" for k, v in run.options.items())
         table.add_row(escape(run.name), _status(run), run.model or "", run.dataset or "", epochs, escape(options),
                       _percent(run.best_val_acc), _percent(run.test_acc),
                       "" if run.seconds is None else f"{run.seconds:.0f} s", run.date)
@@ -52,9 +52,15 @@ def _print_table(runs: list[RunSummary], project: Path) -> None:
 
 
 def _status(run: RunSummary) -> str:
-    colours = {"completed": "green", "running": "cyan", "diverged": "red", "damaged": "red", "interrupted": "yellow"}
+    colours = {"completed": "green", "running": "cyan", "diverged": "red", "damaged": "red", "interrupted": "yellow",
+               "pruned": "yellow"}
     text = run.status.replace("_", " ")
     return f"[{colours[run.status]}]{text}[/]" if run.status in colours else text
+
+
+def _short(value: object) -> str:
+    """An option's value as the table shows it: floats to 3 significant digits (the JSON keeps them whole)."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _percent(value: float | None) -> str:

@@ -18,7 +18,7 @@ except ImportError:  # Windows: no advisory locks, so a run in progress reads as
 
 __all__ = ["RunSummary", "list_runs", "read_run", "SORT_KEYS", "STATUSES"]
 
-STATUSES = ("completed", "early_stopped", "interrupted", "diverged", "running", "incomplete", "damaged")
+STATUSES = ("completed", "early_stopped", "interrupted", "diverged", "pruned", "running", "incomplete", "damaged")
 # Options that are columns of their own, or that say where and how fast, not what was trained.
 _NOT_RECIPE = {"dataset", "model", "epochs", "project", "name", "seed", "data_dir", "offline", "threads", "device",
                "fail_under", "compile"}

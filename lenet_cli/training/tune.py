@@ -200,11 +200,21 @@ def _run_trial(optuna: Any, study: Any, trial: Any, base: TrainConfig, directory
         raise Interrupted(f"Stopped; trial {trial.number} is marked failed, and running the same command again "
                           f"continues the study")
     if pruned[0]:
+        _mark_pruned(result.run_dir)
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     else:
         study.tell(trial, result.best_val_accuracy)
     on_trial("end", {"number": trial.number, "state": "pruned" if pruned[0] else "complete",
                      "value": result.best_val_accuracy, "epochs": result.epochs})
+
+
+def _mark_pruned(run_dir: Path) -> None:
+    """A pruned trial's run.json says "pruned", not "interrupted": the study stopped it, not a person."""
+    from ..checkpoint import write_json
+
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    record["status"] = record["result"]["status"] = "pruned"
+    write_json(run_dir / "run.json", record)
 
 
 def _suggest(trial: Any, name: str, spec: dict[str, Any]) -> Any:
