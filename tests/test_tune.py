@@ -96,6 +96,12 @@ def test_ctrl_c_fails_the_trial_under_way_and_the_same_command_continues(data: s
     assert states[0] == optuna.trial.TrialState.FAIL and len(states) == 2 and states[1] != states[0]
 
 
+def test_an_unknown_dataset_is_exit_2_before_a_study_exists(runner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["tune", "--dataset", "mnits", "--project", str(tmp_path / "tune")])
+    assert result.exit_code == 2 and "did you mean 'mnist'?" in result.stderr
+    assert not (tmp_path / "tune").exists()
+
+
 @pytest.mark.parametrize("space, needle", [
     ('[weight-dcay]\ntype = "float"\nlow = 0.001\nhigh = 0.1\n', "did you mean 'weight_decay'?"),
     ('[lr]\ntype = "float"\nlow = 0.1\nhigh = 0.01\n', "low must be below high"),

@@ -44,7 +44,11 @@ def tune_command(
     from ..training.tune import load_space, require_optuna, tune
 
     require_optuna()
-    get_model_spec(model)
+    get_model_spec(model)  # unknown names: exit 2 before a study or a trial exists
+    if not dataset.startswith(("idx:", "folder:")):
+        from ..data.factory import get_dataset_spec
+
+        get_dataset_spec(dataset)
     search = load_space(space)
     if jobs > 1:
         raise typer.Exit(_workers(jobs))
