@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
+from ..data.specs import SPLITS
 from ..errors import QualityGateFailed, from_os_error
 from .console import err, new_table, out, print_json
-from ..data.specs import SPLITS
 from .options import (TOPK, CheckpointOption, DataDirOption, DeviceOption, JsonOption, OfflineOption, ProjectOption,
                       TopkOption, complete_datasets, one_of)
 

@@ -32,7 +32,8 @@ def resolve_checkpoint(choice: str | None, project: str | Path = "runs/train") -
         return newest_run_checkpoint(Path(project))
     path = Path(choice)
     if not path.is_file():
-        raise InputNotFound(f"Checkpoint {path} not found" + (" (a directory: give the .pt inside it)" if path.is_dir() else ""))
+        hint = " (a directory: give the .pt inside it)" if path.is_dir() else ""
+        raise InputNotFound(f"Checkpoint {path} not found{hint}")
     return path
 
 
