@@ -102,6 +102,7 @@ class TrainProgress:
         self.console = err()
         self.pace = _Pace(clock)
         self.last_line = clock()  # when a plain line was last printed
+        self.last_shown = float("-inf")  # when the live display was last updated
         self.display: Progress | None = None
         self.task: Any = None
 
@@ -142,13 +143,20 @@ class TrainProgress:
                    f"run dir {payload['run_dir']}")
 
     def _on_step(self, payload: dict[str, Any]) -> None:
+        """Called after every training step: measured and formatted only when something will be shown (the live
+        display at most 10 times a second, a heartbeat when due), so the step loop pays nothing otherwise."""
+        now = self.clock()
+        due = now - self.last_shown >= 0.1 if self.display is not None else now - self.last_line >= self.heartbeat_s
+        if not due:
+            return
+        self.last_shown = now
         epoch, step, steps = payload["epoch"], payload["step"], payload["steps"]
         speed, epoch_left, run_left = self.pace.measure(epoch, step)
         detail = (f"{step}/{steps}  loss {payload['loss']:.4f}  {speed:,.0f} img/s  "
                   f"{duration(epoch_left)} left in epoch, {duration(run_left)} in run")
         if self.display is not None:
             self._show(f"epoch {epoch}/{self.pace.epochs}", detail, completed=step, total=steps)
-        elif self.clock() - self.last_line >= self.heartbeat_s:
+        else:
             self._line(f"epoch {epoch}/{self.pace.epochs}  step {detail}")
 
     def _on_evaluate(self, payload: dict[str, Any]) -> None:

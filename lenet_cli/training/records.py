@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import platform
 import re
@@ -133,8 +134,6 @@ def read_metrics_csv(run_dir: Path) -> list[dict[str, Any]]:
 
 def read_run_loss(run_dir: Path) -> str:
     """The loss a run trained with, from its run.json ("loss" when the file is missing, damaged or older)."""
-    import json
-
     try:
         loss = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("loss")
     except (OSError, ValueError, AttributeError):
