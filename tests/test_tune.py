@@ -46,8 +46,11 @@ def _two_workers_share_one_study(data: str, project: Path, storage: str) -> None
     for trial in done:  # a trial the pruner stopped says so in its run.json ("interrupted" is for people)
         status = json.loads((Path(trial.user_attrs["run_dir"]) / "run.json").read_text())["status"]
         assert status == ("pruned" if trial.state == optuna.trial.TrialState.PRUNED else "completed")
-    result = json.loads(outputs[0][0])
-    assert result["best"]["number"] == study.best_trial.number and result["best"]["value"] == study.best_value
+    # Each worker reports the best trial when it finished; the other may have finished a better one later.
+    values = {t.number: t.value for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    for stdout, _ in outputs:
+        result = json.loads(stdout)
+        assert values[result["best"]["number"]] == result["best"]["value"] <= study.best_value
     assert "test_accuracy" in result["best"]
 
 
