@@ -41,7 +41,7 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
 
 def test_run_directory_records_everything(runner, data: str, tmp_path: Path) -> None:
     result = runner.invoke(app, _args(data, tmp_path / "runs", "--epochs", "2", "--seed", "3", "--batch-size", "16",
-                                      "--json"))
+                                      "--lr", "0.01", "--json"))  # the rate for batches of 16
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     run_dir = Path(summary["run_dir"])
@@ -58,6 +58,9 @@ def test_run_directory_records_everything(runner, data: str, tmp_path: Path) -> 
     assert float(rows[-1]["train_objective"]) > float(rows[-1]["train_loss"])  # smoothing is in the objective only
     record = json.loads((run_dir / "run.json").read_text())
     assert record["seed"] == 3 and record["status"] == "completed"
+    from lenet_cli.training.recipe import resolve_amp  # --amp auto, as this machine resolves it
+
+    assert record["precision"] == resolve_amp("auto", torch.device("cpu")) and record["config"]["amp"] == "auto"
     assert record["versions"]["torch"] == torch.__version__
     assert len(record["dataset"]["train_sha256"]) == 64
     for name in ("best.pt", "last.pt"):

@@ -100,7 +100,7 @@ def test_replanned_schedule_continues_at_its_position() -> None:
 def test_resume_with_more_epochs_follows_the_replanned_schedule(tmp_path: Path) -> None:
     data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=16)}"
     config = TrainConfig(dataset=data, project=str(tmp_path), name="run", epochs=1, batch_size=16, seed=1,
-                         scheduler="cosine", threads=1)
+                         scheduler="cosine", lr=0.01, threads=1)
     first = trainer.train(config)
     assert first.history[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # a 4-step cosine ends at zero
     resumed = trainer.train(TrainConfig(epochs=4), resume=first.last_checkpoint, explicit={"epochs"})
@@ -145,6 +145,16 @@ def test_lr_range_matches_the_schedules() -> None:
         assert recipe.lr_range(config) == pytest.approx((max(rates), min(rates)), abs=1e-12), scheduler  # ends lowest
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_amp_auto_is_bf16_only_where_the_cpu_computes_it(monkeypatch, native: bool) -> None:
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, probe, lambda: native, raising=False)
+    cpu = torch.device("cpu")
+    assert recipe.resolve_amp("auto", cpu) == ("bf16" if native else "none")
+    assert recipe.resolve_amp("none", cpu) == "none" and recipe.resolve_amp("bf16", cpu) == "bf16"
+    assert recipe.resolve_amp("auto", torch.device("mps")) == "none"
+
+
 def test_without_a_validation_split_nothing_is_chosen(tmp_path: Path) -> None:
     data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=16)}"
     result = trainer.train(TrainConfig(dataset=data, project=str(tmp_path), epochs=2, batch_size=16, seed=1,
@@ -160,7 +170,7 @@ def test_resume_says_when_the_schedule_is_replanned(runner, tmp_path: Path) -> N
 
     data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=64, n_test=16)}"
     first = runner.invoke(app, ["train", "--dataset", data, "--project", str(tmp_path), "--epochs", "1",
-                                "--batch-size", "16", "--threads", "1", "--quiet"])
+                                "--batch-size", "16", "--lr", "0.01", "--threads", "1", "--quiet"])
     assert first.exit_code == 0, first.output
     result = runner.invoke(app, ["train", "--resume", str(tmp_path / "exp" / "last.pt"), "--epochs", "3", "--json"])
     assert result.exit_code == 0, result.output

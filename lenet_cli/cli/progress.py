@@ -42,7 +42,9 @@ def duration(seconds: float) -> str:
 def _workers(payload: dict[str, Any]) -> str:
     threads = f"{payload['threads']} thread{'s' if payload['threads'] != 1 else ''}"
     world = payload.get("world_size", 1)
-    return f"{world} processes x {threads}" if world > 1 else threads
+    workers = f"{world} processes x {threads}" if world > 1 else threads
+    precision = payload.get("precision", "none")
+    return workers if precision == "none" else f"{workers} ({precision} autocast)"
 
 
 class _BarOrSpinner(ProgressColumn):

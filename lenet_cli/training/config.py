@@ -26,7 +26,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "augment": ("none", "affine", "writing"),  # augment.AUGMENTATIONS, and none
     "device": ("auto", "cpu", "cuda", "mps"),
     "loss": ("auto", "cross-entropy", "eq9", "mse"),
-    "amp": ("none", "bf16", "fp16"),
+    "amp": ("auto", "none", "bf16", "fp16"),
     "log": ("none", "tensorboard"),
 }
 
@@ -38,8 +38,8 @@ class TrainConfig:
     offline: bool | None = None  # never download (None: $LENET_OFFLINE decides)
     model: str = "lenet5"  # a name from `lenet models`
     epochs: int = 3  # the default recipe reaches >= 99.0 % on MNIST in 3 epochs
-    batch_size: int = 128  # images per optimisation step
-    lr: float = 0.01  # peak learning rate (one-cycle's maximum)
+    batch_size: int = 256  # images per optimisation step (256 with bf16: 1.3-1.7x the images/s of 128 in fp32)
+    lr: float = 0.02  # peak learning rate (one-cycle's maximum; 0.02 suits batch 256)
     optimizer: str = "adamw"  # sgd | adam | adamw
     momentum: float = 0.9  # SGD momentum (ignored by Adam)
     weight_decay: float = 0.05  # L2 penalty (decoupled for adamw); with smoothing, 99.49 % vs 99.15 % at 20 epochs
@@ -52,7 +52,7 @@ class TrainConfig:
     seed: int | None = None  # None: chosen at random, always recorded
     deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
     device: str = "auto"  # auto | cpu | cuda | mps
-    amp: str = "none"  # mixed precision: none | bf16 | fp16 (CUDA only, with a gradient scaler)
+    amp: str = "auto"  # auto (bf16 where the hardware has it) | none | bf16 | fp16 (CUDA only, with a gradient scaler)
     compile: bool = False  # torch.compile the model (pays off on GPUs; on CPU compiling costs ~45 s)
     threads: int | None = None  # CPU threads (None: all cores)
     project: str = "runs/train"  # parent of run directories

@@ -12,7 +12,7 @@ from ..errors import LenetError
 from .config import TrainConfig
 
 __all__ = [
-    "resolve_device", "epoch_permutation", "split_validation", "make_optimizer", "make_scheduler", "replan_scheduler",
+    "resolve_device", "resolve_amp", "epoch_permutation", "split_validation", "make_optimizer", "make_scheduler", "replan_scheduler",
     "lr_range", "normalization", "steps_per_epoch",
 ]
 
@@ -27,6 +27,28 @@ def resolve_device(name: str) -> torch.device:
     if name == "mps" and not has_mps:
         raise LenetError("--device mps requested but MPS is not available; use --device cpu")
     return torch.device(name)
+
+
+def resolve_amp(amp: str, device: torch.device) -> str:
+    """The precision a run trains in: ``auto`` is bf16 autocast where the hardware computes bf16 natively, else none.
+
+    Measured on a 2-core CPU with AVX-512 BF16 and AMX (bench/bench_train.py): bf16 autocast at
+    batch 256 trains 1.3-1.7x faster than fp32 with the same test accuracy. CPUs without native
+    bf16 would emulate it, slower than fp32, so they stay in fp32; so do MPS and older GPUs.
+    """
+    if amp != "auto":
+        return amp
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "none"
+    if device.type == "cpu":
+        return "bf16" if _cpu_has_native_bf16() else "none"
+    return "none"
+
+
+def _cpu_has_native_bf16() -> bool:
+    """AVX-512 BF16 or AMX; the probes are private to torch, so their absence means no."""
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(probe() for probe in probes if probe is not None)
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:

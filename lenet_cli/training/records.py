@@ -161,13 +161,14 @@ def versions() -> dict[str, str]:
 
 def write_run_record(run_dir: Path, *, status: str, config: dict[str, Any], world_size: int, dataset: dict[str, Any],
                      result: dict[str, Any], checkpoints: list[Path | None], history: list[dict[str, Any]],
-                     loss: str) -> None:
-    """run.json: everything needed to trust and repeat the run (``loss``: the loss trained, auto resolved)."""
+                     loss: str, precision: str) -> None:
+    """run.json: everything needed to trust and repeat the run (``loss`` and ``precision``: auto resolved)."""
     files = {path.name: sha256_file(path) for path in checkpoints if path is not None and path.exists()}
     write_json(run_dir / "run.json", {
         "status": status,
         "config": config,
         "loss": loss,
+        "precision": precision,
         "seed": config["seed"],
         "world_size": world_size,
         "versions": versions(),

@@ -110,6 +110,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     scheduler: Any
     scaler: Any  # torch.amp.GradScaler, enabled for fp16 only
+    precision: str  # what --amp resolved to on this device: bf16, fp16 or none (fp32)
     loss_kind: str
     steps_per_epoch: int
     eval_criterion: Callable  # the plain loss (no smoothing): validation, test and train_loss
@@ -281,10 +282,11 @@ def _build_run(config: TrainConfig, checkpoint: dict | None, resume: Path | None
     model = get_model(config.model, **model_args).to(device, memory_format=LAYOUT)
     optimizer = recipe.make_optimizer(config, model)
     steps = recipe.steps_per_epoch(len(splits.y_train), config.batch_size, group.world_size)
+    precision = recipe.resolve_amp(config.amp, device)
     return Run(
         config, device, group, datasets, norm, model_args, splits, model, optimizer,
         scheduler=recipe.make_scheduler(config, optimizer, config.epochs * steps),
-        scaler=torch.amp.GradScaler(device.type, enabled=config.amp == "fp16"),
+        scaler=torch.amp.GradScaler(device.type, enabled=precision == "fp16"), precision=precision,
         loss_kind=(kind := loss_name(model, config.loss, config.model)), steps_per_epoch=steps,
         eval_criterion=make_criterion(kind),
     )
@@ -330,7 +332,7 @@ def _restore(run: Run, checkpoint: dict[str, Any], resume: Path | None) -> Train
     if saved_world != group.world_size:
         raise LenetError(f"{resume}: saved by {saved_world} process(es); resume it with the same "
                          f"number (--nproc {saved_world})")
-    if "scaler" in checkpoint and config.amp == "fp16":
+    if "scaler" in checkpoint and run.precision == "fp16":
         run.scaler.load_state_dict(checkpoint["scaler"])
     return TrainState.restore(checkpoint, group.rank)
 
@@ -390,7 +392,7 @@ def _start_payload(run: Run, state: TrainState) -> dict[str, Any]:
         "steps_per_epoch": run.steps_per_epoch, "train_size": len(splits.y_train), "val_size": len(splits.y_val),
         "test_size": len(splits.y_test), "device": str(run.device), "seed": run.config.seed,
         "data_source": train_set.source, "model": run.config.model, "dataset": run.config.dataset,
-        "threads": torch.get_num_threads(), "world_size": run.group.world_size,
+        "threads": torch.get_num_threads(), "world_size": run.group.world_size, "precision": run.precision,
     }
 
 
@@ -422,7 +424,7 @@ def _run_epoch(run: Run, state: TrainState) -> bool:
 
 def _step(run: Run, state: TrainState, xb: torch.Tensor, yb: torch.Tensor, criterion: Callable) -> float:
     """One optimisation step; raises TrainingDiverged (on every rank) when the loss is not finite."""
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(run.config.amp)
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(run.precision)
     with torch.autocast(run.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         logits = run.model(xb)
         loss = criterion(logits.float(), yb)
@@ -581,5 +583,5 @@ def _record(run: Run, state: TrainState, status: str) -> None:
         dataset={"name": run.config.dataset, "source": train_set.source,
                  "train_sha256": train_set.fingerprint(), "test_sha256": test_set.fingerprint()},
         result=result.to_dict(), checkpoints=[result.best_checkpoint, result.last_checkpoint], history=state.history,
-        loss=run.loss_kind,
+        loss=run.loss_kind, precision=run.precision,
     )
