@@ -78,7 +78,7 @@ def train_command(
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
     device: DeviceOption = _DEFAULT.device,
-    amp: Annotated[_Amp, typer.Option(help="Mixed precision (fp16: CUDA only).")] = _DEFAULT.amp,
+    amp: Annotated[_Amp, typer.Option(help="Mixed precision; auto: bf16 autocast where the hardware computes bf16, else fp32 (fp16: CUDA only).")] = _DEFAULT.amp,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (worth it on GPUs).")] = False,
     nproc: Annotated[Optional[int], typer.Option(min=1, help="Train with N local processes (torch.distributed; gloo on CPU, NCCL on CUDA).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads (default: all cores).")] = None,
