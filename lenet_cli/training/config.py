@@ -38,7 +38,7 @@ class TrainConfig:
     offline: bool | None = None  # never download (None: $LENET_OFFLINE decides)
     model: str = "lenet5"  # a name from `lenet models`
     epochs: int = 3  # the default recipe reaches >= 99.0 % on MNIST in 3 epochs
-    batch_size: int = 256  # images per optimisation step (256 with bf16: 1.3-1.7x the images/s of 128 in fp32)
+    batch_size: int = 256  # images per optimisation step (256 with bf16: 1.2-1.7x the images/s of 128 in fp32)
     lr: float = 0.02  # peak learning rate (one-cycle's maximum; 0.02 suits batch 256)
     optimizer: str = "adamw"  # sgd | adam | adamw
     momentum: float = 0.9  # SGD momentum (ignored by Adam)

@@ -12,8 +12,8 @@ from ..errors import LenetError
 from .config import TrainConfig
 
 __all__ = [
-    "resolve_device", "resolve_amp", "epoch_permutation", "split_validation", "make_optimizer", "make_scheduler", "replan_scheduler",
-    "lr_range", "normalization", "steps_per_epoch",
+    "resolve_device", "resolve_amp", "epoch_permutation", "split_validation", "make_optimizer", "make_scheduler",
+    "replan_scheduler", "lr_range", "normalization", "steps_per_epoch",
 ]
 
 
@@ -33,7 +33,7 @@ def resolve_amp(amp: str, device: torch.device) -> str:
     """The precision a run trains in: ``auto`` is bf16 autocast where the hardware computes bf16 natively, else none.
 
     Measured on a 2-core CPU with AVX-512 BF16 and AMX (bench/bench_train.py): bf16 autocast at
-    batch 256 trains 1.3-1.7x faster than fp32 with the same test accuracy. CPUs without native
+    batch 256 trains 1.2-1.7x faster than batch 128 in fp32, with the same test accuracy. CPUs without native
     bf16 would emulate it, slower than fp32, so they stay in fp32; so do MPS and older GPUs.
     """
     if amp != "auto":
