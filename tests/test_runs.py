@@ -17,7 +17,7 @@ def _run(project: Path, name: str, status: str = "completed", test: float = 0.99
     """A run directory as `lenet train` leaves it (run.json with the documented fields)."""
     directory = project / name
     directory.mkdir(parents=True)
-    settings = {"model": "lenet5", "dataset": "mnist", "epochs": 3, "lr": 0.01, "batch_size": 128, "seed": 0,
+    settings = {"model": "lenet5", "dataset": "mnist", "epochs": 3, "lr": 0.02, "batch_size": 256, "seed": 0,
                 "project": str(project), "name": name, **config}
     record = {"status": status, "config": settings, "loss": "cross-entropy", "seed": 0,
               "result": {"status": status, "epochs": settings["epochs"], "test_accuracy": test,
@@ -30,7 +30,7 @@ def _run(project: Path, name: str, status: str = "completed", test: float = 0.99
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "runs"
     _run(root, "exp", test=0.9922)
-    _run(root, "exp2", test=0.9946, epochs=20, lr=0.02)
+    _run(root, "exp2", test=0.9946, epochs=20, lr=0.05)
     _run(root, "fashion", dataset="fashion-mnist", test=0.91, val=0.905)
     _run(root, "stopped", status="early_stopped", test=0.98)
     _run(root, "cut", status="interrupted", test=0.97)
@@ -54,7 +54,7 @@ def test_every_run_is_listed_with_its_status_and_a_damaged_one_does_not_stop_the
     assert runs["broken"]["status"] == "damaged" and "run.json" in runs["broken"]["problem"]
     assert runs["killed"]["status"] == "incomplete" and runs["killed"]["test_acc"] is None
     assert runs["stopped"]["status"] == "early_stopped" and runs["cut"]["status"] == "interrupted"
-    assert runs["exp2"]["options"] == {"lr": 0.02}  # what differs from the defaults (epochs has its own column)
+    assert runs["exp2"]["options"] == {"lr": 0.05}  # what differs from the defaults (epochs has its own column)
     assert runs["exp"]["options"] == {} and runs["exp2"]["epochs"] == 20
 
 
@@ -82,7 +82,7 @@ def test_a_run_that_is_training_now_is_running(runner, project) -> None:
 def test_the_table_and_an_empty_project(runner, project, tmp_path: Path) -> None:
     result = runner.invoke(app, ["runs", "--project", str(project)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "99.46%" in result.stdout and "lr=0.02" in result.stdout and "early stopped" in result.stdout
+    assert "99.46%" in result.stdout and "lr=0.05" in result.stdout and "early stopped" in result.stdout
     empty = runner.invoke(app, ["runs", "--project", str(tmp_path / "none")])
     assert empty.exit_code == 0 and "no runs here yet" in empty.stdout
 
