@@ -18,6 +18,7 @@ import torch
 from conftest import write_mnist_files
 from lenet_cli.cli.app import app
 from lenet_cli.training import losses, trainer
+from lenet_cli.training.recipe import resolve_amp
 from lenet_cli.training.config import TrainConfig
 from lenet_cli.errors import TrainingDiverged
 
@@ -58,8 +59,7 @@ def test_run_directory_records_everything(runner, data: str, tmp_path: Path) -> 
     assert float(rows[-1]["train_objective"]) > float(rows[-1]["train_loss"])  # smoothing is in the objective only
     record = json.loads((run_dir / "run.json").read_text())
     assert record["seed"] == 3 and record["status"] == "completed"
-    from lenet_cli.training.recipe import resolve_amp  # --amp auto, as this machine resolves it
-
+    # --amp auto, as this machine resolves it
     assert record["precision"] == resolve_amp("auto", torch.device("cpu")) and record["config"]["amp"] == "auto"
     assert record["versions"]["torch"] == torch.__version__
     assert len(record["dataset"]["train_sha256"]) == 64
