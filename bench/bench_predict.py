@@ -7,6 +7,9 @@ In one run, on the same machine, fresh processes each time:
 - the same image through the PyTorch checkpoint (`-c lenet_cli/weights/lenet5-mnist.pt`);
 - --count images in one call (`lenet predict DIR --json`), with the accuracy per style.
 
+lenet's own modules are compiled to bytecode first, as `pip install` does (an editable
+install, or PYTHONDONTWRITEBYTECODE=1, would otherwise recompile them on every start).
+
     python bench/bench_predict.py [--count 1000] [--rounds 10]
 """
 
@@ -81,6 +84,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "lenet_cli")],
+                   check=True)
     work = Path(tempfile.mkdtemp())
     written = generate(work / "photos", BUNDLED_DIR / "mnist", args.count, args.seed)
     truth = {p.name: label for p, label in written}

@@ -1,6 +1,6 @@
 """``python -m lenet_cli``: the same as the ``lenet`` command."""
 
-from .cli.app import main
+from .cli.main import main
 
 if __name__ == "__main__":
     main()

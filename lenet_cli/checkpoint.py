@@ -9,14 +9,11 @@ it, so writing a text file or a picture never loads it.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
 import os
-import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +37,8 @@ def temp_file_beside(path: Path) -> tuple[int, str]:
     mkstemp creates it 0600; it gets the mode a plain open() would give (0666 less the
     umask), so checkpoints, plots and exports stay readable to whoever could read them before.
     """
+    import tempfile  # here, not at the top: `lenet predict` prints JSON through this module, and writes nothing
+
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     umask = os.umask(0)
     os.umask(umask)
@@ -128,11 +127,15 @@ def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> str:
         atomic_write_bytes(path, payload)
     except OSError as exc:
         raise from_os_error(exc, f"Could not write checkpoint {path}") from None
+    import hashlib
+
     return hashlib.sha256(payload).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
     """The SHA-256 of a file, read in 1 MiB chunks."""
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -142,6 +145,8 @@ def sha256_file(path: Path) -> str:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a lenet checkpoint with ``weights_only=True``; anything else is refused clearly."""
+    import pickle
+
     import torch
 
     path = Path(path)

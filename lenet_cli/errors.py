@@ -7,7 +7,6 @@ with ``exit_code``. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import difflib
 import errno
 from typing import Iterable
 
@@ -147,5 +146,7 @@ EXIT_CODES: dict[int, str] = {
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'adamw'?)`` for the choice closest to a mistyped ``word``, or ``''`` when none is close."""
+    import difflib
+
     match = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""

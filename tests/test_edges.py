@@ -425,14 +425,16 @@ def test_config_file_values_are_checked_like_the_command_line(runner, tmp_path: 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupt_raised_while_exiting_still_exits_with_the_signal_s_code(monkeypatch, sig: int, code: int) -> None:
     from lenet_cli.cli import app as app_module
+    from lenet_cli.cli import guard, main as main_module
 
     def interrupted_late() -> None:
-        app_module._SIGNALS_RECEIVED.append(sig)  # the handler ran, and its KeyboardInterrupt got past the guard
+        guard._SIGNALS_RECEIVED.append(sig)  # the handler ran, and its KeyboardInterrupt got past the guard
         raise KeyboardInterrupt
 
     monkeypatch.setattr(app_module, "app", interrupted_late)
-    monkeypatch.setattr(app_module, "_SIGNALS_RECEIVED", [])
-    monkeypatch.setattr(app_module.signal, "signal", lambda *args: None)  # leave pytest's handlers alone
+    monkeypatch.setattr(guard, "_SIGNALS_RECEIVED", [])
+    monkeypatch.setattr(guard.signal, "signal", lambda *args: None)  # leave pytest's handlers alone
+    monkeypatch.setattr(main_module.sys, "argv", ["lenet", "models"])
     with pytest.raises(SystemExit) as exited:
-        app_module.main()
+        main_module.main()
     assert exited.value.code == code

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import invoke_in_fresh_process
+from conftest import REPO, invoke_in_fresh_process
 from lenet_cli.cli.app import app
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.inference.loading import BUNDLED_ONNX, BUNDLED_WEIGHTS, load_predictor
@@ -250,3 +252,75 @@ def test_pictures_prepared_in_several_processes_read_as_in_one(runner, tmp_path:
         outputs[jobs] = (result.stdout, sorted((p.name, p.read_bytes()) for p in saved.iterdir()))
     assert len(outputs["1"][0].splitlines()) == len(written)
     assert outputs["1"] == outputs["2"]
+
+
+# --- the quick path: `lenet predict` without Typer -------------------------------------------------
+
+@pytest.mark.parametrize("args, expected", [
+    (["predict", "a.png"], {"inputs": ["a.png"]}),
+    (["predict", "a.png", "-", "--json", "-r"], {"inputs": ["a.png", "-"], "as_json": True, "recursive": True}),
+    (["predict", "--csv", "-c", "m.onnx", "d/"], {"inputs": ["d/"], "as_csv": True, "checkpoint": "m.onnx"}),
+    (["predict", "--checkpoint=last", "a.png"], {"inputs": ["a.png"], "checkpoint": "last"}),
+    (["predict"], None),  # no inputs: Typer's path says what to give
+    (["predict", "a.png", "--help"], None),
+    (["predict", "a.png", "--number"], None),  # every other option goes through Typer
+    (["predict", "a.png", "-rj", "2"], None),  # short flags run together: Typer parses them
+    (["predict", "a.png", "-c"], None),  # a missing value: Typer's one-line usage error
+    (["predict", "a.png", "-c", "--json"], None),
+    (["predict", "a.png", "--checkpoint="], None),
+    (["predict", "a.png", "--json=yes"], None),
+    (["predict", "a.png", "--", "-b.png"], None),
+    (["eval", "a.png"], None),
+    (["--version"], None),
+    ([], None),
+])
+def test_the_quick_path_takes_only_the_options_it_knows(args: list[str], expected) -> None:
+    from lenet_cli.cli.main import quick_predict_arguments
+
+    assert quick_predict_arguments(args) == expected
+
+
+QUICK_RUN = """
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted(m for m in ("typer", "click", "rich", "pydantic", "torch")
+                                                if m in sys.modules)), file=sys.stderr))
+sys.argv = ["lenet", *sys.argv[1:]]
+from lenet_cli.cli.main import main
+main()
+"""
+
+
+def _quick(*args: str, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", QUICK_RUN, *args], text=True, cwd=REPO, **popen)
+
+
+def test_a_plain_predict_loads_no_cli_framework_and_prints_what_the_app_prints(runner, tmp_path: Path, digits) -> None:
+    for k in range(3):
+        Image.fromarray(_paper_digit(digits[0][k])).save(tmp_path / f"{k}.png")
+    done = _quick("predict", str(tmp_path), "--json", capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == "[]"  # neither Typer, click, Rich, pydantic nor torch
+    assert done.stdout == runner.invoke(app, ["predict", str(tmp_path), "--json"]).stdout
+    table = _quick("predict", str(tmp_path / "0.png"), capture_output=True)
+    assert table.returncode == 0 and "0.png" in table.stdout and json.loads(table.stderr.splitlines()[-1]) == ["rich"]
+
+
+def test_the_quick_path_fails_with_the_app_s_lines_and_exit_codes(runner, tmp_path: Path, digits) -> None:
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "ok.png")
+    (tmp_path / "bad.png").write_bytes(b"not a picture")
+    for args, code in ([str(tmp_path / "ok.png"), str(tmp_path / "nowhere.png")], 66), ([str(tmp_path)], 65):
+        done = _quick("predict", *args, "--json", capture_output=True)
+        typer_run = runner.invoke(app, ["predict", *args, "--json"])
+        assert (done.returncode, typer_run.exit_code) == (code, code), done.stderr
+        assert done.stdout == typer_run.stdout and "Traceback" not in done.stderr
+        assert done.stderr.splitlines()[:-1] == typer_run.stderr.splitlines()  # the same error lines
+
+
+def test_the_quick_path_leaves_quietly_when_the_reader_goes_away(tmp_path: Path, digits) -> None:
+    for k in range(4):
+        Image.fromarray(_paper_digit(digits[0][k])).save(tmp_path / f"{k}.png")
+    read, write = os.pipe()
+    os.close(read)  # like `| head -0`: the reader is gone before the first line
+    done = _quick("predict", str(tmp_path), "--json", stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "error" not in done.stderr

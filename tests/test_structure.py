@@ -97,7 +97,7 @@ def test_the_import_graph_sees_real_edges() -> None:
     assert {"lenet_cli.training.config", "lenet_cli.cli.options"} <= graph["lenet_cli.cli.train"]
     assert "lenet_cli.export" in graph["lenet_cli.inference.loading"]  # the package __init__ runs too
     assert "lenet_cli.cli.train" in graph["lenet_cli.cli.app"]  # the app registers the commands...
-    assert {m for m, targets in graph.items() if "lenet_cli.cli.app" in targets} == {"lenet_cli.__main__"}  # ...not they it
+    assert not {m for m, targets in graph.items() if "lenet_cli.cli.app" in targets}  # ...not they it (main loads it late)
 
 
 def test_no_import_cycle_inside_the_package() -> None:
@@ -108,7 +108,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
-CLI_HELPERS = {"__init__", "app", "options", "console", "progress"}
+CLI_HELPERS = {"__init__", "main", "guard", "app", "options", "console", "progress", "predicting"}
 
 
 def test_no_folder_holds_more_than_12_modules() -> None:

@@ -1,36 +1,26 @@
-"""The ``lenet`` Typer app: global options, the outermost guard, and the registration of every command.
+"""The ``lenet`` Typer app: global options and the registration of every command.
 
 Commands are plain functions in their own modules; this module registers them,
-so no command module imports the app.
-
-The guard: whatever goes wrong, one line on stderr and a documented exit code. The
-project's own errors carry their code; an operating-system error that escapes is
-mapped by its errno (``errors.from_os_error``); anything else is a bug: one line, the
-traceback in a crash file under the user cache, exit 70 (``LENET_DEBUG=1`` shows the
-traceback instead).
+so no command module imports the app. Every command runs inside the outer guard
+(``guard.guarded``): one line on stderr and a documented exit code, whatever fails;
+click's usage errors become one line too. The console script is ``main.main``.
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import re
-import signal
-import tempfile
-import time
-import traceback
-from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import InternalError, Interrupted, LenetError, UsageError, did_you_mean, from_os_error
+from ..errors import LenetError, UsageError, did_you_mean
 from .catalog import datasets_command, models_command
 from .console import print_error
 from .evaluate import eval_command
 from .export import benchmark_command, export_command
+from .guard import guarded
 from .inspection import inspect_command
 from .plot import plot_command
 from .predict import predict_command
@@ -40,33 +30,20 @@ from .summary import summary_command
 from .train import train_command
 from .tune import tune_command
 
-__all__ = ["app", "main", "guarded"]
-
-_SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by main()'s handler, newest last
+__all__ = ["app", "COMMANDS"]
 
 
-def guarded(invoke: Callable[[], Any]) -> Any:
-    """Run ``invoke``; turn every failure into a LenetError with the right exit code."""
-    try:
-        return invoke()
-    except (typer.Exit, typer.Abort, LenetError):
-        raise  # exits, --help, and our own errors already say what to do
-    except typer.TyperException as exc:  # click's usage errors: one line too, not a boxed panel
-        raise _one_line(exc) from None
-    except KeyboardInterrupt:
-        raise _interrupted() from None
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:  # the reader went away (`| head`): Typer leaves quietly
-            raise
-        raise from_os_error(exc) from None
-    except Exception as exc:  # noqa: BLE001 - this is the net under everything else
-        if _SIGNALS_RECEIVED:  # a library turned our KeyboardInterrupt into its own error (torch.export does)
-            raise _interrupted() from None
-        if os.environ.get("LENET_DEBUG") == "1":
-            raise
-        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        raise InternalError(f"internal error (a bug, please report it): {type(exc).__name__}: {first_line}; "
-                            f"{_write_crash_report(exc)}") from None
+def guarded_command(invoke: Callable[[], Any]) -> Any:
+    """``guard.guarded`` for a Typer command: click's exits pass through, its usage errors become one line."""
+    def with_usage_errors() -> Any:
+        try:
+            return invoke()
+        except (typer.Exit, typer.Abort):
+            raise  # exits and --help already say what to do
+        except typer.TyperException as exc:  # click's usage errors: one line too, not a boxed panel
+            raise _one_line(exc) from None
+
+    return guarded(with_usage_errors, passthrough=(typer.Exit, typer.Abort))
 
 
 def _one_line(exc: typer.TyperException) -> LenetError:
@@ -92,28 +69,6 @@ def _with_suggestion(message: str) -> str:
     return message[: found.start()] + plain + did_you_mean(found["value"], choices)
 
 
-def _interrupted() -> Interrupted:
-    terminated = bool(_SIGNALS_RECEIVED) and _SIGNALS_RECEIVED[-1] == signal.SIGTERM
-    return Interrupted("Interrupted; nothing was left half-written", 143 if terminated else 130)
-
-
-def _write_crash_report(exc: BaseException) -> str:
-    """The full traceback in a file; returns where it is (or why there is none)."""
-    from ..checkpoint import write_text
-    from ..data.search import cache_dir
-
-    report = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
-    for directory in (cache_dir() / "crashes", Path(tempfile.gettempdir())):
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            write_text(directory / name, report)
-            return f"traceback in {directory / name} (LENET_DEBUG=1 shows it here)"
-        except (OSError, LenetError):
-            continue
-    return "no crash file could be written; run again with LENET_DEBUG=1 to see the traceback"
-
-
 class LenetGroup(TyperGroup):
     """Turns every failure into one red line and the documented exit code (see ``guarded``)."""
 
@@ -130,7 +85,7 @@ class LenetGroup(TyperGroup):
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
-            return guarded(lambda: super(LenetGroup, self).invoke(ctx))
+            return guarded_command(lambda: super(LenetGroup, self).invoke(ctx))
         except LenetError as exc:
             print_error(str(exc))
             ctx.exit(exc.exit_code)
@@ -189,25 +144,3 @@ def _root(
     ] = None,
 ) -> None:
     """Train, evaluate, inspect, export and use LeNet-family networks on MNIST-like data."""
-
-
-def _interrupt(signum: int, _frame: Any) -> None:
-    """Ctrl-C and SIGTERM stop a command by KeyboardInterrupt, so cleanup (temp files) runs; exit 130 / 143."""
-    _SIGNALS_RECEIVED.append(signum)
-    raise KeyboardInterrupt
-
-
-def main() -> None:
-    """Console-script entry point."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job keeps ignoring Ctrl-C
-            signal.signal(sig, _interrupt)
-    try:
-        app()
-    except KeyboardInterrupt:
-        # Raised after the guard had already answered the signal (seen once in CI, during an ONNX export:
-        # the exporter swallowed the first interrupt and the handler ran again while exiting). Uncaught,
-        # Python would end by SIGINT (exit -2); the documented answer is still 130 / 143, with one line.
-        if not _SIGNALS_RECEIVED:
-            raise
-        raise SystemExit(_interrupted().exit_code) from None

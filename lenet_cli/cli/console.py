@@ -1,24 +1,27 @@
-"""The only place that writes to the terminal: stdout for results, stderr for everything else."""
+"""The only place that writes to the terminal: stdout for results, stderr for everything else.
+
+Rich loads when a console is first made, not at import: JSON Lines need none of it.
+"""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
 from ..checkpoint import json_text
 from ..errors import IOFailure
-from ..training.distributed import is_main_process
 
 __all__ = ["out", "err", "print_json", "print_error", "print_note", "new_table"]
 
 
-def out() -> Console:
+def out() -> "Console":
     """Console on stdout (results). Created per call so test runners' redirection is honoured."""
+    from rich.console import Console
+
     if sys.stdout is None:  # started with stdout closed (`>&-`): the result would vanish without a word
         raise IOFailure("stdout is closed; nowhere to print the result")
     return Console(file=sys.stdout, highlight=False)
@@ -31,8 +34,10 @@ def new_table(*args: Any, **kwargs: Any) -> "Table":
     return Table(*args, **kwargs)
 
 
-def err() -> Console:
+def err() -> "Console":
     """Console on stderr (progress, logs, warnings, errors)."""
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False)
 
 
@@ -49,13 +54,16 @@ def print_error(message: str) -> None:
 
     The non-zero ranks of a distributed run stay silent: rank 0 reports the same error.
     """
+    from ..training.distributed import is_main_process  # here: it is a start-up cost of every error-free run
+
     if not is_main_process():
         return
     err().print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
 
 
-
 def print_note(message: str) -> None:
     """One plain line of information on stderr: something the user may want to know, not a fault."""
+    from ..training.distributed import is_main_process
+
     if is_main_process():
         err().print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Iterable, Literal, Optional
 import typer
 
 from ..data.specs import PREPROCESS_MODES
+from ..inference import TOPK
 from ..training.config import CHOICES
 
 __all__ = [
@@ -51,7 +52,6 @@ PreprocessOption = Annotated[Optional[one_of(PREPROCESS_MODES)], typer.Option(
     "Default: mnist for 1-channel models.")]
 DeviceOption = Annotated[one_of(CHOICES["device"]), typer.Option(help="Where the model runs.")]
 TopkOption = Annotated[int, typer.Option(min=1, help="How many of the most likely classes to report.")]
-TOPK = 3  # one default for every command that lists the most likely classes (of 10, top-5 is nearly always right)
 
 
 def argv_without(option: str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, ImageTooLarge
-from .paper import InkMap, find_ink
+from .paper import InkMap, find_ink, percentile
 from .segment import glyphs, separate_digits, significant
 from .specs import PREPROCESS_MODES
 
@@ -160,7 +160,7 @@ def fit_and_centre(crop: np.ndarray, ink: np.ndarray, out_size: int = 28, box: i
     from PIL import Image
 
     if ink.any():  # strokes at full strength, as MNIST's are
-        crop = np.clip(crop / max(float(np.percentile(crop[ink], 90)), 1e-3), 0.0, 1.0)
+        crop = np.clip(crop / max(percentile(crop[ink], 90), 1e-3), 0.0, 1.0)
     if stages is not None:
         stages["crop"] = crop
     ch, cw = crop.shape

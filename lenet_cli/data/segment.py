@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .paper import Component
+from .paper import Component, median
 
 __all__ = ["Glyph", "glyphs", "separate_digits", "significant"]
 
@@ -91,7 +91,7 @@ def _group(pieces: list[Component], labels: np.ndarray) -> tuple[list[Glyph], fl
     if not kept:
         return [], 0.0
     tallest = max(p.height for p in kept)
-    row_height = float(np.median([p.height for p in kept if p.height >= 0.5 * tallest]))
+    row_height = median([p.height for p in kept if p.height >= 0.5 * tallest])
     row: list[Glyph] = []
     for piece in sorted((p for p in kept if p.height >= 0.5 * row_height), key=lambda p: p.x0):
         stacked = [g for g in row if _overlap(g, piece) >= 0.5 * min(g.x1 - g.x0, piece.width)]

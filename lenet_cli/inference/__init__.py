@@ -2,3 +2,7 @@
 
 Nothing imported at the package level loads torch.
 """
+
+__all__ = ["TOPK"]
+
+TOPK = 3  # one default for every command that lists the most likely classes (of 10, top-5 is nearly always right)

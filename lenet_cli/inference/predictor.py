@@ -17,6 +17,7 @@ import numpy as np
 from ..data.images import PREPROCESS_MODES, open_image, prepare_mnist, prepare_none, prepare_number, prepare_resize
 from ..data.preprocess import Normalization
 from ..errors import DataFormatError, UsageError
+from . import TOPK
 
 __all__ = ["Prediction", "NumberReading", "Preparation", "Predictor", "Unreadable", "PREDICT_BATCH"]
 
@@ -128,7 +129,7 @@ class Predictor:
         """The model's outputs (N x classes) for prepared uint8 N x C x H x W images."""
         raise NotImplementedError
 
-    def predict(self, images: np.ndarray, paths: list[str], topk: int = 3) -> list[Prediction]:
+    def predict(self, images: np.ndarray, paths: list[str], topk: int = TOPK) -> list[Prediction]:
         """Predictions for a batch of prepared images (N x C x H x W uint8)."""
         scores = self.scores(images).astype(np.float64)
         probabilities = np.exp(scores - scores.max(1, keepdims=True))
@@ -141,7 +142,7 @@ class Predictor:
             results.append(Prediction(path, int(idx[0]), top[0][0], top[0][1], top))
         return results
 
-    def predict_paths(self, paths: Iterable[Path], topk: int = 3, batch: int = PREDICT_BATCH,
+    def predict_paths(self, paths: Iterable[Path], topk: int = TOPK, batch: int = PREDICT_BATCH,
                       on_prepared: OnPrepared | None = None, jobs: int | None = None,
                       stages_needed: Collection[str] | None = None) -> Iterator[Prediction | Unreadable]:
         """Predictions for image files in order, ``batch`` at a time; an unreadable file is reported at once.

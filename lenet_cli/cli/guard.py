@@ -1,0 +1,94 @@
+"""The outermost guard: whatever goes wrong, one line on stderr and a documented exit code.
+
+The project's own errors carry their code; an operating-system error that escapes is
+mapped by its errno (``errors.from_os_error``); anything else is a bug: one line, the
+traceback in a crash file under the user cache, exit 70 (``LENET_DEBUG=1`` shows the
+traceback instead). Ctrl-C and SIGTERM end a command by KeyboardInterrupt, so cleanup
+runs, and exit 130 / 143.
+
+This module imports neither Typer nor Rich: ``lenet predict``'s quick path uses it too.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import InternalError, Interrupted, LenetError, from_os_error
+
+__all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received"]
+
+_SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by the handler, newest last
+
+
+def guarded(invoke: Callable[[], Any], passthrough: tuple[type[BaseException], ...] = ()) -> Any:
+    """Run ``invoke``; turn every failure into a LenetError with the right exit code.
+
+    Exceptions in ``passthrough`` (the CLI framework's own exits) and a broken pipe (the
+    reader went away, `| head`) are raised unchanged, for the caller to end quietly.
+    """
+    try:
+        return invoke()
+    except (LenetError, *passthrough):
+        raise
+    except KeyboardInterrupt:
+        raise interrupted() from None
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        raise from_os_error(exc) from None
+    except Exception as exc:  # noqa: BLE001 - this is the net under everything else
+        if _SIGNALS_RECEIVED:  # a library turned our KeyboardInterrupt into its own error (torch.export does)
+            raise interrupted() from None
+        if os.environ.get("LENET_DEBUG") == "1":
+            raise
+        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise InternalError(f"internal error (a bug, please report it): {type(exc).__name__}: {first_line}; "
+                            f"{_write_crash_report(exc)}") from None
+
+
+def interrupted() -> Interrupted:
+    """The error of a command stopped by Ctrl-C (130) or SIGTERM (143)."""
+    terminated = bool(_SIGNALS_RECEIVED) and _SIGNALS_RECEIVED[-1] == signal.SIGTERM
+    return Interrupted("Interrupted; nothing was left half-written", 143 if terminated else 130)
+
+
+def signal_received() -> bool:
+    """True once SIGINT or SIGTERM reached this process's handler."""
+    return bool(_SIGNALS_RECEIVED)
+
+
+def install_signal_handlers() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt; a background job keeps ignoring Ctrl-C."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _interrupt)
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    _SIGNALS_RECEIVED.append(signum)
+    raise KeyboardInterrupt
+
+
+def _write_crash_report(exc: BaseException) -> str:
+    """The full traceback in a file; returns where it is (or why there is none)."""
+    import tempfile  # here: a crash is rare, and every command's start-up would pay for these
+    import time
+    import traceback
+
+    from ..checkpoint import write_text
+    from ..data.search import cache_dir
+
+    report = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    for directory in (cache_dir() / "crashes", Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            write_text(directory / name, report)
+            return f"traceback in {directory / name} (LENET_DEBUG=1 shows it here)"
+        except (OSError, LenetError):
+            continue
+    return "no crash file could be written; run again with LENET_DEBUG=1 to see the traceback"

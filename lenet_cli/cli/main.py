@@ -1,0 +1,82 @@
+"""The ``lenet`` console script: signal handlers, then the Typer app, or the quick path of `lenet predict`.
+
+A shell script that predicts file by file pays start-up on every call, and Typer (which
+imports pydantic), click and Rich cost more of it than reading the picture and running
+the model. So a `lenet predict` that uses only plain inputs, ``--json``, ``--csv``,
+``--recursive`` and ``--checkpoint`` runs without them; anything else (``--help``, other
+options, a mistake) goes through the Typer app, which gives the usual help and errors.
+Both paths call the same ``predicting.predict`` inside the same outer guard.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Optional
+
+from ..errors import LenetError
+from .guard import guarded, install_signal_handlers, interrupted, signal_received
+
+__all__ = ["main", "quick_predict_arguments"]
+
+_QUICK_FLAGS = {"--json": "as_json", "--csv": "as_csv", "--recursive": "recursive", "-r": "recursive"}
+_QUICK_VALUES = {"--checkpoint": "checkpoint", "-c": "checkpoint"}
+
+
+def main() -> None:
+    """Console-script entry point."""
+    install_signal_handlers()
+    quick = quick_predict_arguments(sys.argv[1:])
+    try:
+        if quick is None:
+            from .app import app
+
+            app()
+        else:
+            _run_quick_predict(quick)
+    except KeyboardInterrupt:
+        # Raised after the guard had already answered the signal (seen once in CI, during an ONNX export:
+        # the exporter swallowed the first interrupt and the handler ran again while exiting). Uncaught,
+        # Python would end by SIGINT (exit -2); the documented answer is still 130 / 143, with one line.
+        if not signal_received():
+            raise
+        raise SystemExit(interrupted().exit_code) from None
+
+
+def quick_predict_arguments(args: list[str]) -> Optional[dict[str, Any]]:
+    """``predicting.predict``'s arguments when ``args`` are `predict` with only the quick path's options; else None."""
+    if not args or args[0] != "predict":
+        return None
+    found: dict[str, Any] = {"inputs": []}
+    rest = iter(args[1:])
+    for arg in rest:
+        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if arg == "-" or not arg.startswith("-"):
+            found["inputs"].append(arg)
+        elif arg in _QUICK_FLAGS:
+            found[_QUICK_FLAGS[arg]] = True
+        elif name in _QUICK_VALUES:
+            value = value if has_value else next(rest, "")
+            if not value or value.startswith("-"):
+                return None  # a missing value: Typer says so
+            found[_QUICK_VALUES[name]] = value
+        else:
+            return None
+    return found if found["inputs"] else None
+
+
+def _run_quick_predict(arguments: dict[str, Any]) -> None:
+    """`lenet predict` without Typer: the same guard, the same one-line errors and exit codes."""
+    from .console import print_error
+    from .predicting import predict
+
+    try:
+        guarded(lambda: predict(**arguments))
+    except LenetError as exc:
+        print_error(str(exc))
+        raise SystemExit(exc.exit_code) from None
+    except BrokenPipeError:
+        # The reader went away (`| head`): leave quietly with 1, as click does, and let nothing flush into
+        # the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None

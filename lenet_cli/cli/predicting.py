@@ -1,0 +1,195 @@
+"""What ``lenet predict`` does, without Typer or Rich at start-up.
+
+``predict.predict_command`` declares the options; ``main`` calls ``predict`` here directly
+for a plain `lenet predict photo.jpg [--json]`, so a shell script predicting file by file
+does not pay for the CLI framework on every call.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator, Optional
+
+from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
+from ..inference import TOPK
+from .console import new_table, out, print_error, print_json, print_note
+
+__all__ = ["predict", "expand_inputs"]
+
+_GLOB_CHARS = set("*?[")
+
+
+def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Iterator[Path]:
+    """Image paths in the order given; directories sorted; names that match nothing go to ``missing``."""
+    from ..data.images import IMAGE_SUFFIXES
+
+    for item in inputs:
+        if item == "-":
+            yield from expand_inputs([line.strip() for line in sys.stdin if line.strip()], recursive, missing)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found = path.rglob("*") if recursive else path.iterdir()
+            yield from sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.exists():
+            yield path
+        elif _GLOB_CHARS & set(item) and (matches := _glob(item, recursive)):
+            yield from (Path(m) for m in matches if Path(m).is_file())
+        else:
+            missing.append(item)
+
+
+def _glob(pattern: str, recursive: bool) -> list[str]:
+    import glob
+
+    return sorted(glob.glob(pattern, recursive=recursive))
+
+
+def _csv_writer():  # type: ignore[no-untyped-def]
+    import csv
+
+    return csv.writer(sys.stdout, lineterminator="\n")
+
+
+def predict(inputs: Optional[list[str]], checkpoint: Optional[str] = None, number: bool = False, topk: int = TOPK,
+            as_json: bool = False, as_csv: bool = False, preprocess: Optional[str] = None,
+            save_preprocessed: Optional[Path] = None, recursive: bool = False, jobs: Optional[int] = None,
+            project: Path = Path("runs/train"), device: str = "auto") -> None:
+    """Predict the class of each input and print it; the arguments are predict_command's options."""
+    from ..inference.loading import load_predictor, resolve_for_prediction
+    from ..inference.predictor import Unreadable
+
+    if not inputs:
+        raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
+    if as_json and as_csv:
+        raise UsageError("Choose one of --json and --csv")
+    predictor = load_predictor(resolve_for_prediction(checkpoint, project, device), preprocess, device)
+    saver = PreprocessedSaver(save_preprocessed) if save_preprocessed is not None else None
+    missing: list[str] = []
+    paths = expand_inputs(list(inputs), recursive, missing)
+    report = Report(as_json, as_csv, number)
+    if number:
+        results = predictor.read_numbers(paths, on_prepared=saver)
+    else:
+        results = predictor.predict_paths(paths, topk, on_prepared=_noticing_rows(saver), jobs=jobs,
+                                          stages_needed=None if saver else ("glyphs",))
+    bad = 0
+    for item in results:
+        if isinstance(item, Unreadable):
+            print_error(item.message)
+            bad += 1
+        else:
+            report.add(item)
+    report.finish()
+    for name in missing:
+        print_error(f"{name}: no such file, directory or matching pattern")
+    if missing:
+        raise InputNotFound(f"{len(missing)} input(s) not found")
+    if bad:
+        raise DataFormatError(f"{bad} input(s) could not be read; the others were predicted")
+    if saver is not None:
+        saver.raise_if_failed()
+
+
+def _noticing_rows(saver: "PreprocessedSaver | None"):
+    """The on_prepared hook of single-digit predictions: saves (when asked) and notes a row of digits."""
+    def on_prepared(index: int, path: Path, image, stages: dict) -> None:
+        if stages.get("glyphs", 1) >= 2:
+            print_note(f"{path} seems to hold {stages['glyphs']} digits side by side; "
+                       "`lenet predict --number` reads them as one number")
+        if saver is not None:
+            saver(index, path, image, stages)
+
+    return on_prepared
+
+
+class Report:
+    """Prints predictions as a table (at the end), JSON Lines or CSV (as they come)."""
+
+    def __init__(self, as_json: bool, as_csv: bool, number: bool) -> None:
+        self.as_json, self.number, self.rows = as_json, number, []
+        self.writer = _csv_writer() if as_csv else None
+        if self.writer:
+            self.writer.writerow(["path", "number", "probability", "digits"] if number else
+                                 ["path", "predicted", "class_name", "probability", "topk"])
+
+    def add(self, item) -> None:
+        if self.as_json:
+            print_json(item.to_dict())
+        elif self.writer and self.number:
+            self.writer.writerow([item.path, item.number, f"{item.probability:.6f}", ";".join(
+                f"{d['class_name']}:{d['probability']:.6f}@{','.join(map(str, d['box']))}" for d in item.digits)])
+        elif self.writer:
+            self.writer.writerow([item.path, item.label, item.class_name, f"{item.probability:.6f}",
+                                  ";".join(f"{n}:{p:.6f}" for n, p in item.topk)])
+        else:
+            self.rows.append(item)
+
+    def finish(self) -> None:
+        if self.rows:
+            _print_table(self.rows, self.number)
+
+
+class PreprocessedSaver:
+    """Writes what the model saw into a directory as NNNNN-name.png (NNNNN-name-K.png per digit of a
+    number) and the steps that made it as NNNNN-name.steps.png, atomically; a failed write is
+    remembered, not raised, so the predictions are never lost to a picture."""
+
+    def __init__(self, directory: Path) -> None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise from_os_error(exc, f"Cannot create {directory}") from None
+        self.directory = directory
+        self.failure: LenetError | None = None
+        self.failed = 0
+
+    def __call__(self, index: int, path: Path, image, stages: dict) -> None:
+        from PIL import Image
+
+        from ..evaluation.plots import draw_preparation, save_png
+
+        stem = f"{index:05d}-{path.stem}"
+        inputs = {f"{stem}-{k + 1}.png": digit for k, digit in enumerate(stages["digits"])} if "digits" in stages \
+            else {f"{stem}.png": image}
+        for name, picture in inputs.items():
+            self._write(lambda target, picture=picture: save_png(Image.fromarray(
+                picture[0] if picture.shape[0] == 1 else picture.transpose(1, 2, 0)), target), name)
+        if "picture" in stages:
+            self._write(lambda target: draw_preparation({**stages, "model input": image}, target), f"{stem}.steps.png")
+
+    def _write(self, write, name: str) -> None:
+        target = self.directory / name
+        try:
+            write(target)
+        except OSError as exc:
+            self.failed += 1
+            self.failure = self.failure or from_os_error(exc, f"Could not save {target}")
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise type(self.failure)(f"{self.failure} ({self.failed} preprocessed image(s) not saved; "
+                                     "the predictions above are complete)")
+
+
+def _print_table(rows, number: bool) -> None:
+    from rich.markup import escape
+
+    table = new_table()
+    table.add_column("path", overflow="fold")
+    if number:
+        table.add_column("number")
+        table.add_column("probability", justify="right")
+        table.add_column("digits")
+        for r in rows:
+            table.add_row(escape(r.path), escape(r.number) or "(no digits found)", f"{r.probability:.2%}",
+                          escape(" ".join(f"{d['class_name']} {d['probability']:.0%}" for d in r.digits)))
+    else:
+        table.add_column("class")
+        table.add_column("probability", justify="right")
+        table.add_column("top-k")
+        for r in rows:
+            table.add_row(escape(r.path), escape(r.class_name), f"{r.probability:.2%}",
+                          escape(", ".join(f"{n} {p:.1%}" for n, p in r.topk)))
+    out().print(table)
