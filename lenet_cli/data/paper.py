@@ -79,7 +79,7 @@ def _hysteresis(strength: np.ndarray, threshold: float) -> tuple[np.ndarray, lis
     their label image (others set to 0) and the pieces."""
     labels, pieces = components(strength > 0.4 * threshold)
     keep = np.zeros(len(pieces) + 1, bool)
-    keep[np.unique(labels[strength > threshold])] = True
+    keep[labels[strength > threshold]] = True  # not np.unique: it would import numpy.ma (see median below)
     keep[0] = False
     return np.where(keep[labels], labels, 0), [p for p in pieces if keep[p.label]]
 
