@@ -157,6 +157,30 @@ def test_bad_requests_get_a_json_error_and_the_server_keeps_serving(server: Serv
     assert call(server.url + "healthz")[0] == 200
 
 
+def test_a_client_that_sends_a_too_large_body_to_the_end_still_reads_the_413(server: Server) -> None:
+    """The server reads (and drops) a refused body up to 4x the limit: a client still sending it after the
+    server decided, as urllib and requests do, must get the answer, not a broken pipe."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    size, piece = 3 * 1024 * 1024, 256 * 1024  # three times the test server's 1 MB limit
+    connection.putrequest("POST", "/predict")
+    connection.putheader("Content-Length", str(size))
+    connection.putheader("Connection", "close")  # as urllib sends: the server closes once it has answered
+    connection.endheaders()
+    for k in range(size // piece):
+        connection.send(b"x" * piece)
+        if k == 0:
+            time.sleep(0.5)  # the server has seen the headers and decided; the body keeps coming
+    response = connection.getresponse()
+    assert response.status == 413 and "over the limit" in json.loads(response.read())["error"]
+    connection.close()
+    assert call(server.url + "healthz")[0] == 200
+
+
 def test_unknown_routes_and_bad_parameters_are_json_errors(server: Server) -> None:
     assert call(server.url + "nothing-here") == (404, {"error": "Not Found"})
     code, answer = call(server.url + "predict?topk=many", b"x")
