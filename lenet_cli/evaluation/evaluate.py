@@ -16,23 +16,26 @@ __all__ = ["evaluate_sums", "predict_logits", "evaluate_checkpoint", "check_comp
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Logits for every row of ``x`` (already model input), on ``x``'s device."""
+def predict_logits(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000,
+                   inputs: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """Logits for every row of ``x``, on ``x``'s device; ``inputs`` makes each batch model input (default: it is)."""
     was_training = model.training
     model.eval()
+    prepare = inputs or (lambda batch: batch)
     try:
-        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+        return torch.cat([model(prepare(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
     finally:
         model.train(was_training)
 
 
 def evaluate_sums(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                   criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
-                  batch_size: int = 1000) -> tuple[float, int, int]:
+                  batch_size: int = 1000, inputs: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  ) -> tuple[float, int, int]:
     """(loss summed over images, correct, count): adds up across shards of a distributed run."""
     if len(x) == 0:
         return 0.0, 0, 0
-    logits = predict_logits(model, x, batch_size).float()
+    logits = predict_logits(model, x, batch_size, inputs).float()
     return criterion(logits, y).item() * len(y), int((logits.argmax(1) == y).sum()), len(y)
 
 

@@ -23,7 +23,7 @@ import torch
 from .. import __version__
 from ..checkpoint import load_checkpoint, remove_stale_temp_files, save_checkpoint, write_text
 from ..data import get_dataset
-from ..data.preprocess import Normalization, to_model_input
+from ..data.preprocess import Normalization, normalise, padded_uint8, to_model_input
 from ..errors import DataFormatError, LenetError, TrainingDiverged, UsageError
 from ..evaluation.charts import draw_curves
 from ..evaluation.evaluate import evaluate_sums
@@ -85,7 +85,12 @@ class TrainResult:
 
 @dataclass
 class Splits:
-    """The model-ready tensors of each split, on the training device."""
+    """Each split's images and labels on the training device; ``inputs`` turns images into model input.
+
+    Images that need only padding are kept as uint8 at the model's side, a quarter of the
+    float input's memory (70 MB instead of 285 MB for MNIST), and normalised batch by batch
+    to the same numbers; others (shrunk or resized) are kept as model input.
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
@@ -93,6 +98,12 @@ class Splits:
     y_val: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    norm: Normalization
+
+    def inputs(self, images: torch.Tensor) -> torch.Tensor:
+        """Model input of some of these images, in the layout the model runs in."""
+        x = normalise(images, self.norm) if images.dtype == torch.uint8 else images
+        return x.contiguous(memory_format=LAYOUT)
 
 
 @dataclass
@@ -298,13 +309,13 @@ def _load_splits(datasets: tuple[Any, Any], norm: Normalization, config: TrainCo
     images, labels = train_set.images, train_set.labels
     val_idx, train_idx = recipe.split_validation(labels, config.val_split, config.seed)
 
-    def model_input(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return to_model_input(x, norm).to(device, memory_format=LAYOUT), y.to(device)
+    def stored(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        canvas = padded_uint8(x, norm)
+        return (canvas if canvas is not None else to_model_input(x, norm)).to(device), y.to(device)
 
-    # The split is taken on the uint8 images, a quarter of the float input's size: no float copy of it all.
-    train = model_input(images[train_idx], labels[train_idx]) if len(val_idx) else model_input(images, labels)
-    splits = Splits(*train, *model_input(images[val_idx], labels[val_idx]),
-                    *model_input(test_set.images, test_set.labels))
+    train = stored(images[train_idx], labels[train_idx]) if len(val_idx) else stored(images, labels)
+    splits = Splits(*train, *stored(images[val_idx], labels[val_idx]), *stored(test_set.images, test_set.labels),
+                    norm)
     if len(splits.y_train) == 0:
         raise UsageError("No training images left; lower --val-split")
     return splits
@@ -407,7 +418,7 @@ def _run_epoch(run: Run, state: TrainState) -> bool:
     while state.step < run.steps_per_epoch:
         idx = order[state.step * config.batch_size : (state.step + 1) * config.batch_size]
         idx = idx[group.rank :: group.world_size]  # this rank's share of the global batch
-        xb, yb = splits.x_train[idx], splits.y_train[idx]
+        xb, yb = splits.inputs(splits.x_train[idx]), splits.y_train[idx]
         if config.augment != "none":
             xb = AUGMENTATIONS[config.augment](xb, state.augment_rng, background)
         loss_value = _step(run, state, xb, yb, criterion)
@@ -480,8 +491,10 @@ def _epoch_row(run: Run, state: TrainState, train_seconds: float) -> dict[str, A
     shard = slice(group.rank, None, group.world_size)
     sums = state.sums
     totals = group.sum([sums.loss, sums.correct, sums.seen, sums.objective,
-                        *evaluate_sums(run.raw_model, splits.x_test[shard], splits.y_test[shard], run.eval_criterion),
-                        *evaluate_sums(run.raw_model, splits.x_val[shard], splits.y_val[shard], run.eval_criterion)])
+                        *evaluate_sums(run.raw_model, splits.x_test[shard], splits.y_test[shard], run.eval_criterion,
+                                       inputs=splits.inputs),
+                        *evaluate_sums(run.raw_model, splits.x_val[shard], splits.y_val[shard], run.eval_criterion,
+                                       inputs=splits.inputs)])
     train_totals, (test_loss, test_acc), val_totals = totals[:4], _means(totals[4:7]), _means(totals[7:10])
     val_loss, val_acc = val_totals if len(splits.y_val) else (None, None)
     return {
@@ -546,7 +559,7 @@ def _finish(run: Run, state: TrainState, status: str) -> TrainResult:
 def _finish_tensorboard(run: Run, result: TrainResult) -> None:
     """The end of the event files: the last model's confusion matrix and mistakes on test, the HParams entry."""
     if run.tensorboard is not None:
-        run.tensorboard.finish(run.raw_model, run.splits.x_test, run.splits.y_test, run.datasets[1].images,
+        run.tensorboard.finish(run.raw_model, run.splits.inputs(run.splits.x_test), run.splits.y_test, run.datasets[1].images,
                                list(run.datasets[0].spec.classes), run.config.to_dict(), result.to_dict())
 
 
