@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT", "save_checkpoint", "load_checkpoint", "atomic_write_bytes", "write_text", "write_json", "json_text",
-    "temp_file_beside", "remove_stale_temp_files", "sha256_file", "build_model",
+    "temp_file_beside", "remove_stale_temp_files", "sha256_bytes", "sha256_file", "build_model",
 ]
 
 FORMAT = "lenet-checkpoint"
@@ -127,6 +127,11 @@ def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> str:
         atomic_write_bytes(path, payload)
     except OSError as exc:
         raise from_os_error(exc, f"Could not write checkpoint {path}") from None
+    return sha256_bytes(payload)
+
+
+def sha256_bytes(payload: bytes) -> str:
+    """The SHA-256 of ``payload`` (hashlib loads here: `lenet predict` imports this module and hashes nothing)."""
     import hashlib
 
     return hashlib.sha256(payload).hexdigest()

@@ -196,3 +196,23 @@ def test_writing_augmentation_is_seeded_keeps_blank_paper_and_changes_the_digit(
     assert out.min() >= -0.5 - 1e-5 and out.max() <= 2.0 + 1e-5  # blends and resampling never overshoot
     blank = AUGMENTATIONS["writing"](torch.full((2, 1, 32, 32), -0.5), torch.Generator().manual_seed(0), background)
     assert torch.allclose(blank, torch.full_like(blank, -0.5), atol=1e-5)  # no ink appears from nowhere
+
+
+@pytest.mark.parametrize("content_scale, stored_dtype", [(1.0, torch.uint8), (0.8, torch.float32)])
+def test_splits_are_stored_small_and_become_exactly_the_model_input(content_scale: float, stored_dtype) -> None:
+    from types import SimpleNamespace
+
+    from lenet_cli.data.preprocess import Normalization, to_model_input
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (50, 1, 28, 28), dtype=torch.uint8, generator=generator)
+    labels = torch.arange(50) % 10
+    data = SimpleNamespace(images=images, labels=labels)
+    norm = Normalization((0.1307,), (0.3081,), 32, 1, content_scale)
+    splits = trainer._load_splits((data, data), norm, TrainConfig(dataset="mnist", val_split=0.2, seed=0),
+                                  torch.device("cpu"))
+    assert splits.x_test.dtype == stored_dtype and splits.x_test.shape[-2:] == (32, 32)
+    assert len(splits.y_train) + len(splits.y_val) == 50
+    model_input = splits.inputs(splits.x_test)
+    assert torch.equal(model_input, to_model_input(images, norm))  # bit for bit, as it was when stored as floats
+    assert model_input.is_contiguous(memory_format=torch.channels_last)
