@@ -7,6 +7,8 @@ does not pay for the CLI framework on every call.
 
 from __future__ import annotations
 
+import csv
+import glob
 import sys
 from pathlib import Path
 from typing import Iterator, Optional
@@ -34,22 +36,10 @@ def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Ite
             yield from sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         elif path.exists():
             yield path
-        elif _GLOB_CHARS & set(item) and (matches := _glob(item, recursive)):
+        elif _GLOB_CHARS & set(item) and (matches := sorted(glob.glob(item, recursive=recursive))):
             yield from (Path(m) for m in matches if Path(m).is_file())
         else:
             missing.append(item)
-
-
-def _glob(pattern: str, recursive: bool) -> list[str]:
-    import glob
-
-    return sorted(glob.glob(pattern, recursive=recursive))
-
-
-def _csv_writer():  # type: ignore[no-untyped-def]
-    import csv
-
-    return csv.writer(sys.stdout, lineterminator="\n")
 
 
 def predict(inputs: Optional[list[str]], checkpoint: Optional[str] = None, number: bool = False, topk: int = TOPK,
@@ -109,7 +99,7 @@ class Report:
 
     def __init__(self, as_json: bool, as_csv: bool, number: bool) -> None:
         self.as_json, self.number, self.rows = as_json, number, []
-        self.writer = _csv_writer() if as_csv else None
+        self.writer = csv.writer(sys.stdout, lineterminator="\n") if as_csv else None
         if self.writer:
             self.writer.writerow(["path", "number", "probability", "digits"] if number else
                                  ["path", "predicted", "class_name", "probability", "topk"])

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["InkMap", "Component", "find_ink", "ink_strength", "remove_rules", "components", "otsu", "median", "percentile"]
+__all__ = ["InkMap", "Component", "find_ink", "ink_strength", "remove_rules", "components", "otsu", "median",
+           "percentile"]
 
 _LOW_SIDE = 48  # the paper is estimated on a copy this many pixels on its short side
 _WINDOW = 13  # wider than a stroke at that size, even a marker's (a digit is at most ~45 px high there)

@@ -559,8 +559,9 @@ def _finish(run: Run, state: TrainState, status: str) -> TrainResult:
 def _finish_tensorboard(run: Run, result: TrainResult) -> None:
     """The end of the event files: the last model's confusion matrix and mistakes on test, the HParams entry."""
     if run.tensorboard is not None:
-        run.tensorboard.finish(run.raw_model, run.splits.inputs(run.splits.x_test), run.splits.y_test, run.datasets[1].images,
-                               list(run.datasets[0].spec.classes), run.config.to_dict(), result.to_dict())
+        run.tensorboard.finish(run.raw_model, run.splits.inputs(run.splits.x_test), run.splits.y_test,
+                               run.datasets[1].images, list(run.datasets[0].spec.classes), run.config.to_dict(),
+                               result.to_dict())
 
 
 def _draw_curves(run: Run, state: TrainState) -> None:
