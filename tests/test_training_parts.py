@@ -198,6 +198,32 @@ def test_writing_augmentation_is_seeded_keeps_blank_paper_and_changes_the_digit(
     assert torch.allclose(blank, torch.full_like(blank, -0.5), atol=1e-5)  # no ink appears from nowhere
 
 
+def _moved(image: torch.Tensor, dx: int, dy: int, fill: float) -> torch.Tensor:
+    """``image`` (C x H x W) moved by whole pixels (right and down when positive), ``fill`` where uncovered."""
+    h, w = image.shape[-2:]
+    out = torch.full_like(image, fill)
+    out[:, max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = \
+        image[:, max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)]
+    return out
+
+
+def test_shift_augmentation_moves_whole_pixels_every_way_and_is_seeded() -> None:
+    from lenet_cli.training.augment import AUGMENTATIONS
+
+    images = torch.rand(64, 2, 8, 8, generator=torch.Generator().manual_seed(0))
+    background = torch.tensor([-0.5, -0.25])
+    out = AUGMENTATIONS["shift"](images, torch.Generator().manual_seed(1), background)
+    moves = []
+    for image, result in zip(images, out):
+        matches = [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
+                   if torch.equal(result, torch.cat([_moved(image[c : c + 1], dx, dy, float(background[c]))
+                                                     for c in range(2)]))]
+        assert len(matches) == 1, "not a whole-pixel move of the image"  # nothing blurred, nothing else
+        moves += matches
+    assert {dx for dx, _ in moves} == set(range(-2, 3)) and {dy for _, dy in moves} == set(range(-2, 3))
+    assert torch.equal(out, AUGMENTATIONS["shift"](images, torch.Generator().manual_seed(1), background))
+
+
 @pytest.mark.parametrize("content_scale, stored_dtype", [(1.0, torch.uint8), (0.8, torch.float32)])
 def test_splits_are_stored_small_and_become_exactly_the_model_input(content_scale: float, stored_dtype) -> None:
     from types import SimpleNamespace

@@ -3,6 +3,8 @@
 - ``affine``: LeCun et al. 1998, section III.C: "planar affine transformations
   (translations, scaling, squeezing, and horizontal shearing)". One matrix per image,
   applied to the whole batch with a single grid_sample call.
+- ``shift``: a move of up to 2 pixels in each direction, in whole pixels, so nothing is
+  blurred by resampling.
 - ``writing``: what real writing adds to that: elastic distortion (Simard et al. 2003,
   a smooth random displacement field), stroke thickness from a thin pencil to a thick
   marker (grey-scale erosion or dilation), and slight blur. Still one grid_sample.
@@ -17,7 +19,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["AUGMENTATIONS", "random_affine", "random_writing"]
+__all__ = ["AUGMENTATIONS", "random_affine", "random_shift", "random_writing"]
 
 
 def random_affine(
@@ -42,6 +44,24 @@ def random_affine(
         [torch.stack([cos, -sin + sh, tx], 1), torch.stack([sin, cos, ty], 1)], 1
     ).to(x.dtype)
     return _sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), background)
+
+
+def random_shift(x: torch.Tensor, generator: torch.Generator, background: torch.Tensor, *,
+                 shift: int = 2) -> torch.Tensor:
+    """Shift images ``x`` (N x C x H x W) by up to ``shift`` whole pixels each way; uncovered pixels get
+    ``background``.
+
+    Whole pixels are a gather from a padded copy: exact, and half of grid_sample's time.
+    """
+    n, c, h, w = x.shape
+    dx, dy = (torch.randint(-shift, shift + 1, (2, n), generator=generator)).to(x.device)
+    padded = background.view(1, -1, 1, 1).to(x.dtype).repeat(n, 1, h + 2 * shift, w + 2 * shift)
+    padded[:, :, shift : h + shift, shift : w + shift] = x
+    # Output pixel (i, j) comes from input pixel (i + dy, j + dx): padded pixel (i + dy + shift, j + dx + shift).
+    rows = torch.arange(h, device=x.device)[None] + dy[:, None] + shift
+    cols = torch.arange(w, device=x.device)[None] + dx[:, None] + shift
+    index = (rows[:, :, None] * (w + 2 * shift) + cols[:, None, :]).view(n, 1, h * w).expand(n, c, h * w)
+    return padded.reshape(n, c, -1).gather(2, index).view(n, c, h, w)
 
 
 def _sample(x: torch.Tensor, grid: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
@@ -82,4 +102,4 @@ def random_writing(
 
 
 # --augment NAME -> fn(images, generator, background); "none" is no entry.
-AUGMENTATIONS = {"affine": random_affine, "writing": random_writing}
+AUGMENTATIONS = {"affine": random_affine, "shift": random_shift, "writing": random_writing}

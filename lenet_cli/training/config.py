@@ -23,7 +23,7 @@ __all__ = ["TrainConfig", "load_toml", "read_toml", "to_toml", "CHOICES"]
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("sgd", "adam", "adamw"),
     "scheduler": ("onecycle", "cosine", "step", "none"),
-    "augment": ("none", "affine", "writing"),  # augment.AUGMENTATIONS, and none
+    "augment": ("none", "shift", "affine", "writing"),  # augment.AUGMENTATIONS, and none
     "device": ("auto", "cpu", "cuda", "mps"),
     "loss": ("auto", "cross-entropy", "eq9", "mse"),
     "amp": ("auto", "none", "bf16", "fp16"),
