@@ -51,10 +51,10 @@ def random_shift(x: torch.Tensor, generator: torch.Generator, background: torch.
     """Shift images ``x`` (N x C x H x W) by up to ``shift`` whole pixels each way; uncovered pixels get
     ``background``.
 
-    Whole pixels are a gather from a padded copy: exact, and half of grid_sample's time.
+    Whole pixels are a gather from a padded copy: exact, and about half the time of grid_sample.
     """
     n, c, h, w = x.shape
-    dx, dy = (torch.randint(-shift, shift + 1, (2, n), generator=generator)).to(x.device)
+    dx, dy = torch.randint(-shift, shift + 1, (2, n), generator=generator).to(x.device)
     padded = background.view(1, -1, 1, 1).to(x.dtype).repeat(n, 1, h + 2 * shift, w + 2 * shift)
     padded[:, :, shift : h + shift, shift : w + shift] = x
     # Output pixel (i, j) comes from input pixel (i + dy, j + dx): padded pixel (i + dy + shift, j + dx + shift).
