@@ -1,7 +1,7 @@
 """Where the seconds of the default `lenet train --dataset mnist` go, phase by phase.
 
 Times, in one process and in this order: importing torch and lenet, loading the two
-MNIST splits, turning them into stored input (with the validation split), building the
+MNIST splits, turning them into stored input (with the validation split), importing
 torch._dynamo (which any torch optimizer imports), building the model and optimizer, one
 epoch of training steps, the end-of-epoch validation and test passes, and
 writing best.pt, last.pt and metrics.csv. Then the whole default command as a

@@ -198,10 +198,11 @@ def test_writing_augmentation_is_seeded_keeps_blank_paper_and_changes_the_digit(
     assert torch.allclose(blank, torch.full_like(blank, -0.5), atol=1e-5)  # no ink appears from nowhere
 
 
-def _moved(image: torch.Tensor, dx: int, dy: int, fill: float) -> torch.Tensor:
-    """``image`` (C x H x W) moved by whole pixels (right and down when positive), ``fill`` where uncovered."""
+def _moved(image: torch.Tensor, dx: int, dy: int, background: torch.Tensor) -> torch.Tensor:
+    """``image`` (C x H x W) moved by whole pixels (right and down when positive); each channel's
+    ``background`` where uncovered."""
     h, w = image.shape[-2:]
-    out = torch.full_like(image, fill)
+    out = background.view(-1, 1, 1).expand_as(image).clone()
     out[:, max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = \
         image[:, max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)]
     return out
@@ -216,8 +217,7 @@ def test_shift_augmentation_moves_whole_pixels_every_way_and_is_seeded() -> None
     moves = []
     for image, result in zip(images, out):
         matches = [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
-                   if torch.equal(result, torch.cat([_moved(image[c : c + 1], dx, dy, float(background[c]))
-                                                     for c in range(2)]))]
+                   if torch.equal(result, _moved(image, dx, dy, background))]
         assert len(matches) == 1, "not a whole-pixel move of the image"  # nothing blurred, nothing else
         moves += matches
     assert {dx for dx, _ in moves} == set(range(-2, 3)) and {dy for _, dy in moves} == set(range(-2, 3))
