@@ -58,3 +58,29 @@ def test_duplicate_registration_raises(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_too_small_input_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="too small"):
         get_model("lenet5", input_size=12)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_lenet5_pools_before_relu_in_training_with_the_same_numbers(layout: torch.memory_format) -> None:
+    """Training's faster order (max-pool, then ReLU) gives bit-identical outputs and gradients."""
+    torch.manual_seed(0)
+    model = get_model("lenet5").to(memory_format=layout).train()
+    images, labels = torch.randn(32, 1, 32, 32).contiguous(memory_format=layout), torch.randint(0, 10, (32,))
+    results = []
+    for pools_first in (True, False):
+        model.pools_first_in_training = pools_first
+        model.zero_grad()
+        out = model(images)
+        torch.nn.functional.cross_entropy(out, labels).backward()
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    (out_a, grads_a), (out_b, grads_b) = results
+    assert torch.equal(out_a, out_b)
+    assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b))
+    assert not get_model("lenet5-d2l").pools_first_in_training  # sigmoid and average pooling do not commute
+
+    seen = []  # the first ReLU sees S2's 14x14 maps in training, C1's 28x28 maps in evaluation
+    model.features[1].register_forward_hook(lambda module, inputs, output: seen.append(output.shape[-1]))
+    model.pools_first_in_training = True
+    model.train()(images)
+    model.eval()(images)
+    assert seen == [14, 28]
