@@ -161,6 +161,22 @@ def test_image_modes_and_exif_rotation(runner, tmp_path: Path, digits) -> None:
         assert len(rows) == len(paths) and not wrong, (int(labels[index]), wrong)
 
 
+def test_a_large_jpeg_is_decoded_reduced_and_read_as_the_full_one(runner, tmp_path: Path, digits) -> None:
+    from lenet_cli.data.images import open_image
+
+    images, labels = digits
+    photo = tmp_path / "phone.jpg"
+    Image.fromarray(_paper_digit(images[0], size=1536)).convert("RGB").crop((-256, 0, 1792, 1536)).save(photo)
+    assert open_image(photo).size == (2048, 1536)
+    assert open_image(photo, reduce_to=256).size == (512, 384)  # 1/4: the largest scale that keeps 256 a side
+    png = tmp_path / "phone.png"
+    Image.open(photo).save(png)
+    assert open_image(png, reduce_to=256).size == (2048, 1536)  # only JPEG decoders scale
+    code, rows, stderr = _predict_json(runner, str(photo), str(png))
+    assert code == 0, stderr
+    assert [row["predicted"] for row in rows] == [labels[0]] * 2
+
+
 @pytest.mark.parametrize("level", [0, 128, 255])
 def test_blank_image_is_predicted_not_a_crash(runner, tmp_path: Path, level: int) -> None:
     Image.fromarray(np.full((40, 30), level, np.uint8)).save(tmp_path / "blank.png")

@@ -14,7 +14,8 @@ from typing import Any, Callable, Collection, Iterable, Iterator
 
 import numpy as np
 
-from ..data.images import PREPROCESS_MODES, open_image, prepare_mnist, prepare_none, prepare_number, prepare_resize
+from ..data.images import (PREPROCESS_MODES, WORKING_SIDE, open_image, prepare_mnist, prepare_none, prepare_number,
+                           prepare_resize)
 from ..data.preprocess import Normalization
 from ..errors import DataFormatError, UsageError
 from . import TOPK
@@ -69,13 +70,19 @@ class Preparation:
     channels: int
 
     def __call__(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> np.ndarray:
-        img = open_image(path, data)
+        img = open_image(path, data, self.decoded_side)
         if self.mode == "mnist":
             side = self.image_size[0]
             return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)[None]
         if self.mode == "resize":
             return prepare_resize(img, self.image_size, self.channels)
         return prepare_none(img, self.image_size, self.channels, path)
+
+    @property
+    def decoded_side(self) -> int | None:
+        """The least side a picture must be decoded at: the working size of ``mnist``; three times the
+        model's side for ``resize`` (where Pillow's own reducing gap starts); the file's own for ``none``."""
+        return {"mnist": WORKING_SIDE, "resize": 3 * max(self.image_size)}.get(self.mode)
 
 
 class Predictor:
@@ -113,7 +120,7 @@ class Predictor:
         if self.mode != "mnist":
             raise UsageError("--number reads handwritten digits; it needs --preprocess mnist and a 1-channel model")
         side = self.image_size[0]
-        found = prepare_number(open_image(path, data), out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
+        found = prepare_number(open_image(path, data, WORKING_SIDE), out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
         if stages is not None:
             stages["digits"] = [image[None] for image, _ in found]
         if not found:
