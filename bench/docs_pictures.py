@@ -40,7 +40,7 @@ TUTORIAL = [
      {"inspect-4.png": "tutorial/inspect-four.png"}),
 ]
 CLASSIC = [
-    ("lenet train --model lenet5-classic --dataset mnist --epochs 20 --seed 0 \\\n    --val-split 0 --batch-size 128 --lr 0.01 --amp none --name classic",
+    ("lenet train --model lenet5-classic --dataset mnist --epochs 20 --seed 0 \\\n    --val-split 0 --batch-size 128 --lr 0.01 --amp none --augment none --name classic",
      {"runs/train/classic/curves.png": "curves-lenet5-classic.png"}),
     ("lenet inspect docs/img/three.png --checkpoint runs/train/classic/last.pt \\\n    --out inspect-classic.png",
      {"inspect-classic.png": "inspect-lenet5-classic-three.png"}),

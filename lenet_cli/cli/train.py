@@ -72,7 +72,7 @@ def train_command(
     scheduler: Annotated[_Scheduler, typer.Option(help="Learning-rate schedule.")] = _DEFAULT.scheduler,
     loss: Annotated[_Loss, typer.Option(help="auto: the model's own (eq9 for lenet5-classic, else cross-entropy).")] = _DEFAULT.loss,
     label_smoothing: Annotated[float, typer.Option(help="Cross-entropy label smoothing.")] = _DEFAULT.label_smoothing,
-    augment: Annotated[_Augment, typer.Option(help="shift: moves of up to 2 px; affine: the paper's distortions; writing: also elastic, stroke thickness, blur.")] = _DEFAULT.augment,
+    augment: Annotated[_Augment, typer.Option(help="none: the images as they are; shift: moves of up to 2 px; affine: the paper's distortions; writing: also elastic, stroke thickness, blur.")] = _DEFAULT.augment,
     val_split: Annotated[float, typer.Option(help="Fraction of train held out, per class, to choose best.pt and stop early; 0: none (no best.pt).", show_default="1/12: 5,000 of MNIST's 60,000")] = _DEFAULT.val_split,
     patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without a better validation accuracy.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,

@@ -46,7 +46,9 @@ class TrainConfig:
     scheduler: str = "onecycle"  # onecycle | cosine | step | none
     loss: str = "auto"  # auto (the model's own) | cross-entropy | eq9 | mse (the last two: RBF outputs only)
     label_smoothing: float = 0.1  # cross-entropy label smoothing (curbs over-confidence on long runs)
-    augment: str = "none"  # none | affine (the paper's random distortions) | writing (affine, elastic, thickness, blur)
+    # none | shift (moves of up to 2 px: 20 epochs 99.50 % vs 99.36 % on MNIST, 3 epochs unchanged) | affine (the
+    # paper's random distortions) | writing (affine, elastic, thickness, blur)
+    augment: str = "shift"
     val_split: float = 1 / 12  # fraction of train held out (per class) to choose best.pt and stop early; 5,000 for MNIST
     patience: int | None = None  # stop after this many epochs without improvement
     seed: int | None = None  # None: chosen at random, always recorded

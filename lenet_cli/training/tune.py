@@ -29,7 +29,7 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
     "batch_size": {"type": "categorical", "choices": [64, 128, 256]},
     "weight_decay": {"type": "float", "low": 1e-4, "high": 0.1, "log": True},
     "label_smoothing": {"type": "float", "low": 0.0, "high": 0.2},
-    "augment": {"type": "categorical", "choices": ["none", "affine"]},
+    "augment": {"type": "categorical", "choices": ["none", "shift", "affine"]},
 }
 _KINDS = {"float": ("low", "high"), "int": ("low", "high"), "categorical": ("choices",)}
 _SEARCHABLE = {f.name for f in dataclasses.fields(TrainConfig)} - {
