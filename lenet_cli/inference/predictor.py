@@ -120,8 +120,8 @@ class Predictor:
         if self.mode != "mnist":
             raise UsageError("--number reads handwritten digits; it needs --preprocess mnist and a 1-channel model")
         side = self.image_size[0]
-        found = prepare_number(open_image(path, data, WORKING_SIDE), out_size=side, box=max(1, round(side * 20 / 28)),
-                               stages=stages)
+        picture = open_image(path, data, self.preparation.decoded_side)
+        found = prepare_number(picture, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
         if stages is not None:
             stages["digits"] = [image[None] for image, _ in found]
         if not found:
