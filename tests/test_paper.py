@@ -215,3 +215,27 @@ def test_edge_padding_is_numpy_s(h: int, w: int, channels: int, width: int, axis
     pad = [(0, 0)] * 3
     pad[axis] = (width, width)
     assert np.array_equal(_edge_padded(array, width, axis), np.pad(array, pad, mode="edge"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.sampled_from([1, 3]), st.sampled_from([1, 3, 5, 13]),
+       st.sampled_from([0, 1]), st.booleans(), st.sampled_from([0, 3]))
+def test_rank_filter_takes_the_first_extreme_of_each_window(h: int, w: int, channels: int, size: int, axis: int,
+                                                            brightest: bool, levels: int) -> None:
+    """The doubling windows pick the pixel that ``np.argmax`` (``argmin``) over each (odd-sized) window picks,
+    ties included (``levels`` > 0 makes many)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from lenet_cli.data.paper import _edge_padded, _luminance, _rank_filter_along, _window_argmax
+
+    rgb = np.random.default_rng(h * w + size).random((h, w, channels)).astype(np.float32)
+    if levels:
+        rgb = np.round(rgb * levels) / levels
+    padded = _edge_padded(rgb, size // 2, axis)
+    windows = sliding_window_view(_luminance(padded), size, axis=axis)
+    pick = np.argmax(windows, axis=-1) if brightest else np.argmin(windows, axis=-1)
+    key = np.moveaxis(_luminance(padded), axis, -1)
+    assert np.array_equal(_window_argmax(key if brightest else -key, size)[1], np.moveaxis(pick, axis, -1))
+    rows, cols = np.indices((h, w))
+    expected = padded[rows + pick, cols] if axis == 0 else padded[rows, cols + pick]
+    assert np.array_equal(_rank_filter_along(rgb, size, brightest, axis), expected)

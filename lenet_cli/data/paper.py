@@ -160,13 +160,37 @@ def _rank_filter(rgb: np.ndarray, size: int, brightest: bool) -> np.ndarray:
 
 
 def _rank_filter_along(rgb: np.ndarray, size: int, brightest: bool, axis: int) -> np.ndarray:
-    from numpy.lib.stride_tricks import sliding_window_view
-
+    """Each pixel takes the colour of the brightest (darkest) of the ``size`` pixels around it along ``axis``."""
     padded = _edge_padded(rgb, size // 2, axis)
-    windows = sliding_window_view(_luminance(padded), size, axis=axis)
-    pick = np.argmax(windows, axis=-1) if brightest else np.argmin(windows, axis=-1)
-    rows, cols = np.indices(rgb.shape[:2])
-    return padded[rows + pick, cols] if axis == 0 else padded[rows, cols + pick]
+    luminance = _luminance(padded)
+    key = np.ascontiguousarray(np.moveaxis(luminance if brightest else -luminance, axis, -1))
+    extreme, offset = _window_argmax(key, size)
+    if rgb.shape[-1] == 1:  # the chosen pixel's colour is its luminance: the extreme itself
+        return np.moveaxis(extreme if brightest else -extreme, -1, axis)[..., None]
+    # Gather the chosen pixels through flat indices: fancy indexing with two index arrays is ten times slower.
+    offset = np.moveaxis(offset, -1, axis)
+    rows, cols = np.arange(rgb.shape[0])[:, None], np.arange(rgb.shape[1])[None, :]
+    flat = (rows + offset) * padded.shape[1] + cols if axis == 0 else rows * padded.shape[1] + cols + offset
+    return np.take(padded.reshape(-1, rgb.shape[-1]), flat, axis=0)
+
+
+def _window_argmax(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The largest value in every ``size``-long window along the last axis, and its place in the window
+    (the first, as ``np.argmax`` gives): windows of 1, 2, 4, 8 ... joined pairwise, in a few whole-array
+    steps (``np.argmax`` over a sliding window view takes about twice as long).
+
+    The later of two windows is taken only where it is strictly larger: the earlier one starts first,
+    so where they tie, or overlap on the largest value, the first occurrence wins.
+    """
+    value, offset = key, np.zeros(key.shape, np.uint8)  # size < 256
+    width = 1
+    while width < size:
+        step = min(width, size - width)
+        later = value[..., step:] > value[..., :-step]
+        value = np.where(later, value[..., step:], value[..., :-step])
+        offset = np.where(later, offset[..., step:] + np.uint8(step), offset[..., :-step])
+        width += step
+    return value, offset
 
 
 def _edge_padded(array: np.ndarray, width: int, axis: int) -> np.ndarray:
