@@ -61,26 +61,43 @@ def test_too_small_input_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_lenet5_pools_before_relu_in_training_with_the_same_numbers(layout: torch.memory_format) -> None:
-    """Training's faster order (max-pool, then ReLU) gives bit-identical outputs and gradients."""
+def test_lenet5_pools_before_relu_with_the_same_numbers(layout: torch.memory_format) -> None:
+    """The faster order (max-pool, then ReLU) gives bit-identical outputs and gradients, and evaluation."""
     torch.manual_seed(0)
     model = get_model("lenet5").to(memory_format=layout).train()
     images, labels = torch.randn(32, 1, 32, 32).contiguous(memory_format=layout), torch.randint(0, 10, (32,))
     results = []
     for pools_first in (True, False):
-        model.pools_first_in_training = pools_first
+        model.pools_first = pools_first
         model.zero_grad()
-        out = model(images)
+        out = model.train()(images)
         torch.nn.functional.cross_entropy(out, labels).backward()
-        results.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
-    (out_a, grads_a), (out_b, grads_b) = results
-    assert torch.equal(out_a, out_b)
+        with torch.no_grad():
+            evaluated = model.eval()(images)
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters()], evaluated))
+    (out_a, grads_a, eval_a), (out_b, grads_b, eval_b) = results
+    assert torch.equal(out_a, out_b) and torch.equal(eval_a, eval_b)
     assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b))
-    assert not get_model("lenet5-d2l").pools_first_in_training  # sigmoid and average pooling do not commute
+    assert not get_model("lenet5-d2l").pools_first  # sigmoid and average pooling do not commute
 
-    seen = []  # the first ReLU sees S2's 14x14 maps in training, C1's 28x28 maps in evaluation
-    model.features[1].register_forward_hook(lambda module, inputs, output: seen.append(output.shape[-1]))
-    model.pools_first_in_training = True
+
+def test_lenet5_pools_first_unless_its_layers_are_watched(monkeypatch) -> None:
+    """Unwatched, both modes take the pooled-first path; a hook or a trace gets the declared order."""
+    model, images = get_model("lenet5"), torch.randn(2, 1, 32, 32)
+    pooled_first = []
+    original = model._features_pooled_first
+    monkeypatch.setattr(model, "_features_pooled_first", lambda x: pooled_first.append(1) or original(x))
     model.train()(images)
     model.eval()(images)
-    assert seen == [14, 28]
+    assert len(pooled_first) == 2
+    torch.jit.trace(model, images, check_trace=False)
+    assert len(pooled_first) == 2
+
+    seen = []  # with a hook, the first ReLU sees C1's 28x28 maps, in training as in evaluation
+    handle = model.features[1].register_forward_hook(lambda module, inputs, output: seen.append(output.shape[-1]))
+    model.train()(images)
+    model.eval()(images)
+    assert seen == [28, 28] and len(pooled_first) == 2
+    handle.remove()
+    model.eval()(images)
+    assert len(pooled_first) == 3

@@ -52,16 +52,17 @@ class LeNet5(nn.Module):
             activation(),
             nn.Linear(84, num_classes),
         )
-        # Max-pooling and ReLU commute (both keep the largest value), so training pools first: the ReLU and its
-        # backward then touch a quarter of the values, with the same outputs and gradients bit for bit, and an
-        # epoch is about 10 % faster on a 2-core CPU. Evaluation keeps the declared order, so hooks on each layer
-        # (lenet inspect, summary) see the maps the paper draws.
-        self.pools_first_in_training = activation is nn.ReLU and pool is nn.MaxPool2d
+        # Max-pooling and ReLU commute (both keep the largest value), so the network pools first: the ReLU and its
+        # backward then touch a quarter of the values, with the same outputs and gradients bit for bit; on a 2-core
+        # CPU a training epoch takes about 10 % less time, an evaluation pass 40 % less. Whatever watches the layers
+        # one by one (hooks: lenet inspect, summary; a trace or an export) gets the declared order and the maps
+        # the paper draws.
+        self.pools_first = activation is nn.ReLU and pool is nn.MaxPool2d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # N x C x 32 x 32 -> C1 N x 6 x 28 x 28 -> S2 N x 6 x 14 x 14
         # -> C3 N x 16 x 10 x 10 -> S4 N x 16 x 5 x 5
-        x = self._features_pooled_first(x) if self.training and self.pools_first_in_training else self.features(x)
+        x = self._features_pooled_first(x) if self.pools_first and not self._layers_watched() else self.features(x)
         x = torch.flatten(x, 1)  # N x 400
         return self.classifier(x)  # N x num_classes (logits)
 
@@ -69,6 +70,11 @@ class LeNet5(nn.Module):
         """``self.features(x)`` with each ReLU applied after the max-pooling that follows it."""
         c1, relu1, s2, c3, relu3, s4 = self.features
         return relu3(s4(c3(relu1(s2(c1(x))))))
+
+    def _layers_watched(self) -> bool:
+        """Whether something sees the feature layers one by one: a hook on one, a trace or an export."""
+        return (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+                or any(layer._forward_hooks or layer._forward_pre_hooks for layer in self.features))
 
 
 class LeNet5AvgPool(nn.Module):
