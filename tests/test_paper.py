@@ -232,9 +232,10 @@ def test_rank_filter_takes_the_first_extreme_of_each_window(h: int, w: int, chan
     if levels:
         rgb = np.round(rgb * levels) / levels
     padded = _edge_padded(rgb, size // 2, axis)
-    windows = sliding_window_view(_luminance(padded), size, axis=axis)
+    luminance = _luminance(padded)
+    windows = sliding_window_view(luminance, size, axis=axis)
     pick = np.argmax(windows, axis=-1) if brightest else np.argmin(windows, axis=-1)
-    key = np.moveaxis(_luminance(padded), axis, -1)
+    key = np.moveaxis(luminance, axis, -1)
     assert np.array_equal(_window_argmax(key if brightest else -key, size)[1], np.moveaxis(pick, axis, -1))
     rows, cols = np.indices((h, w))
     expected = padded[rows + pick, cols] if axis == 0 else padded[rows, cols + pick]

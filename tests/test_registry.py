@@ -62,7 +62,7 @@ def test_too_small_input_is_a_clear_error() -> None:
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 def test_lenet5_pools_before_relu_with_the_same_numbers(layout: torch.memory_format) -> None:
-    """The faster order (max-pool, then ReLU) gives bit-identical outputs and gradients, and evaluation."""
+    """The faster order (max-pool, then ReLU) gives bit-identical outputs, gradients and evaluation outputs."""
     torch.manual_seed(0)
     model = get_model("lenet5").to(memory_format=layout).train()
     images, labels = torch.randn(32, 1, 32, 32).contiguous(memory_format=layout), torch.randint(0, 10, (32,))
