@@ -81,23 +81,28 @@ def test_lenet5_pools_before_relu_with_the_same_numbers(layout: torch.memory_for
     assert not get_model("lenet5-d2l").pools_first  # sigmoid and average pooling do not commute
 
 
-def test_lenet5_pools_first_unless_its_layers_are_watched(monkeypatch) -> None:
-    """Unwatched, both modes take the pooled-first path; a hook or a trace gets the declared order."""
+def test_lenet5_pools_first_in_training_and_channels_last_evaluation_unless_watched(monkeypatch) -> None:
+    """Unwatched, training takes the pooled-first path, and so does evaluation in channels-last layout;
+    a hook or a trace gets the declared order."""
     model, images = get_model("lenet5"), torch.randn(2, 1, 32, 32)
     pooled_first = []
     original = model._features_pooled_first
     monkeypatch.setattr(model, "_features_pooled_first", lambda x: pooled_first.append(1) or original(x))
     model.train()(images)
     model.eval()(images)
-    assert len(pooled_first) == 2
+    assert len(pooled_first) == 1  # row-major evaluation keeps the declared order
+    model.to(memory_format=torch.channels_last)
+    model.train()(images)
+    model.eval()(images)
+    assert len(pooled_first) == 3
     torch.jit.trace(model, images, check_trace=False)
-    assert len(pooled_first) == 2
+    assert len(pooled_first) == 3
 
     seen = []  # with a hook, the first ReLU sees C1's 28x28 maps, in training as in evaluation
     handle = model.features[1].register_forward_hook(lambda module, inputs, output: seen.append(output.shape[-1]))
     model.train()(images)
     model.eval()(images)
-    assert seen == [28, 28] and len(pooled_first) == 2
+    assert seen == [28, 28] and len(pooled_first) == 3
     handle.remove()
     model.eval()(images)
-    assert len(pooled_first) == 3
+    assert len(pooled_first) == 4

@@ -53,8 +53,10 @@ class LeNet5(nn.Module):
             nn.Linear(84, num_classes),
         )
         # Max-pooling and ReLU commute (both keep the largest value), so the network pools first: the ReLU and its
-        # backward then touch a quarter of the values, with the same outputs and gradients bit for bit; on a 2-core
-        # CPU a training epoch takes about 10 % less time, an evaluation pass 40 % less. Whatever watches the layers
+        # backward then touch a quarter of the values, with the same outputs and gradients bit for bit. On a 2-core
+        # CPU a training epoch takes about 10 % less time. In evaluation it pays only in channels-last layout, as
+        # training's evaluation passes run (35 % less time); in row-major layout the CPU's max-pooling is slower
+        # on raw convolution outputs than on the ReLU's zeros (10 % slower in all). Whatever watches the layers
         # one by one (hooks: lenet inspect, summary; a trace or an export) gets the declared order and the maps
         # the paper draws.
         self.pools_first = activation is nn.ReLU and pool is nn.MaxPool2d
@@ -62,7 +64,8 @@ class LeNet5(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # N x C x 32 x 32 -> C1 N x 6 x 28 x 28 -> S2 N x 6 x 14 x 14
         # -> C3 N x 16 x 10 x 10 -> S4 N x 16 x 5 x 5
-        x = self._features_pooled_first(x) if self.pools_first and not self._layers_watched() else self.features(x)
+        pooled_first = self.pools_first and (self.training or self._channels_last()) and not self._layers_watched()
+        x = self._features_pooled_first(x) if pooled_first else self.features(x)
         x = torch.flatten(x, 1)  # N x 400
         return self.classifier(x)  # N x num_classes (logits)
 
@@ -70,6 +73,11 @@ class LeNet5(nn.Module):
         """``self.features(x)`` with each ReLU applied after the max-pooling that follows it."""
         c1, relu1, s2, c3, relu3, s4 = self.features
         return relu3(s4(c3(relu1(s2(c1(x))))))
+
+    def _channels_last(self) -> bool:
+        """Whether the network was put in channels-last layout (C3's weights tell: C1's have one input channel)."""
+        weight = self.features[3].weight
+        return weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
 
     def _layers_watched(self) -> bool:
         """Whether something sees the feature layers one by one: a hook on one, a trace or an export."""
