@@ -57,8 +57,8 @@ class LeNet5(nn.Module):
         # values, with the same outputs and gradients bit for bit. On a 2-core CPU a training epoch takes about
         # 10 % less time and an evaluation pass 35 % less. In row-major layout it gains nothing in training and
         # costs 10 % in evaluation (the CPU's max-pooling is slower on raw convolution outputs than on the
-        # ReLU's zeros there), so the declared order runs. So does it for whatever watches the layers one by one
-        # (hooks: lenet inspect, summary; a trace or an export): they see the maps the paper draws.
+        # ReLU's zeros there), so the declared order runs. It also runs for whatever watches the layers one by one
+        # (hooks: lenet inspect, summary; a trace or an export), which then sees the maps the paper draws.
         self.pools_first = activation is nn.ReLU and pool is nn.MaxPool2d
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
