@@ -47,11 +47,11 @@ def phases(threads: int | None) -> dict:
     group = trainer.from_environment("cpu")
     datasets = timed(results, "load MNIST (both splits, IDX)", lambda: tuple(
         trainer.get_dataset("mnist", split) for split in ("train", "test")))
-    norm = trainer.recipe.normalization(trainer.get_model_spec("lenet5"), datasets[0].spec, 32)
+    norm = trainer.Normalization.for_model(trainer.get_model_spec("lenet5"), datasets[0].spec, 32)
     timed(results, "model input and validation split", lambda: trainer._load_splits(datasets, norm, config, device))
     # Every torch optimizer imports the compiler (to mark its methods as never compiled); timed on its own here.
     timed(results, "import torch._dynamo (a torch optimizer does)", lambda: __import__("torch._dynamo"))
-    timed(results, "model and optimizer", lambda: trainer.recipe.make_optimizer(
+    timed(results, "model and optimizer", lambda: trainer.make_optimizer(
         config, trainer.get_model(config.model).to(device, memory_format=trainer.LAYOUT)))
     run = trainer._build_run(config, None, None, device, group)  # the run's own (it loads the data again: not timed)
     run.run_dir, run.lock = trainer._claim_run_dir(config, group)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from lenet_cli.checkpoint import atomic_write_bytes, load_checkpoint
+from lenet_cli.checkpoint import load_checkpoint
+from lenet_cli.files import atomic_write_bytes
 from lenet_cli.export.exporter import export_checkpoint
 
 TRAINING_STATE = ("optimizer", "scheduler", "rng", "position")

@@ -69,7 +69,7 @@ def test_confusion_counts_every_cell_and_shows_a_few_errors_on_a_log_scale(tmp_p
 
 
 def test_plot_compares_runs_by_name(runner, tmp_path: Path) -> None:
-    from lenet_cli.training.records import write_metrics_csv
+    from lenet_cli.training.run_writer import write_metrics_csv
 
     for name, epochs in (("short", 3), ("long", 6)):
         (tmp_path / name).mkdir()

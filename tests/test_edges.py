@@ -19,7 +19,7 @@ from conftest import REPO, wait_until, write_mnist_files
 from lenet_cli import models
 from lenet_cli.cli.app import app
 from lenet_cli.inference.loading import BUNDLED_WEIGHTS
-from lenet_cli.training.records import make_run_dir
+from lenet_cli.training.run_writer import make_run_dir
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 
@@ -109,7 +109,7 @@ def test_an_empty_test_split_is_bad_input(runner, tmp_path: Path) -> None:
 
 
 def test_json_documents_hold_null_for_nan_and_infinity(capsys) -> None:
-    from lenet_cli.checkpoint import json_text
+    from lenet_cli.files import json_text
     from lenet_cli.cli.console import print_json
 
     print_json({"loss": math.nan, "rows": [{"acc": math.inf}, -math.inf, 0.5]})

@@ -14,7 +14,7 @@ from PIL import Image
 
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.cli.app import app
-from lenet_cli.data.paper import components, find_ink, remove_rules
+from lenet_cli.reading.ink import components, find_ink, remove_rules
 from lenet_cli.inference.loading import load_predictor, resolve_for_prediction
 from paper_digits import KINDS, generate
 from photo_digits import load_mnist_test
@@ -194,7 +194,7 @@ def test_save_preprocessed_shows_the_steps_of_a_number(runner, tmp_path: Path) -
 @given(st.integers(0, 2**32 - 1), st.booleans())
 def test_a_grey_picture_s_ink_is_its_lightness_distance_as_in_colour(seed: int, chalk: bool) -> None:
     """The one-channel shortcut for grey pictures gives the colour path's Delta E (its a*, b* are ~0)."""
-    from lenet_cli.data import paper
+    from lenet_cli.reading import ink as paper
 
     rng = np.random.default_rng(seed)
     grey = np.clip(rng.normal(0.15 if chalk else 0.85, 0.05, (40, 56)), 0, 1)
@@ -209,7 +209,7 @@ def test_a_grey_picture_s_ink_is_its_lightness_distance_as_in_colour(seed: int, 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 3), st.integers(0, 7), st.sampled_from([0, 1]))
 def test_edge_padding_is_numpy_s(h: int, w: int, channels: int, width: int, axis: int) -> None:
-    from lenet_cli.data.paper import _edge_padded
+    from lenet_cli.reading.ink import _edge_padded
 
     array = np.random.default_rng(h * w + width).random((h, w, channels)).astype(np.float32)
     pad = [(0, 0)] * 3
@@ -226,7 +226,7 @@ def test_rank_filter_takes_the_first_extreme_of_each_window(h: int, w: int, chan
     ties included (``levels`` > 0 makes many)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from lenet_cli.data.paper import _edge_padded, _luminance, _rank_filter_along, _window_argmax
+    from lenet_cli.reading.ink import _edge_padded, _luminance, _rank_filter_along, _window_argmax
 
     rgb = np.random.default_rng(h * w + size).random((h, w, channels)).astype(np.float32)
     if levels:

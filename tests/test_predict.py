@@ -242,7 +242,7 @@ def test_predict_with_the_bundled_weights_imports_neither_torch_nor_torchvision(
 
 
 def test_the_bundled_onnx_copy_is_the_bundled_checkpoint_and_predicts_like_it(tmp_path: Path) -> None:
-    from lenet_cli.checkpoint import sha256_file
+    from lenet_cli.files import sha256_file
     from lenet_cli.export import get_format
 
     metadata = get_format("onnx").load(BUNDLED_ONNX).metadata

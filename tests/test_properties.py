@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from lenet_cli.data.idx import read_idx
-from lenet_cli.data.images import open_image, prepare_mnist
+from lenet_cli.data.images import open_image
+from lenet_cli.reading.prepare import prepare_mnist
 from lenet_cli.errors import DataFormatError, UsageError
 from lenet_cli.training.config import TrainConfig, load_toml
 

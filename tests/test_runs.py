@@ -9,7 +9,7 @@ import pytest
 
 from conftest import invoke_in_fresh_process
 from lenet_cli.cli.app import app
-from lenet_cli.training.records import RunLock
+from lenet_cli.training.run_writer import RunLock
 
 
 def _run(project: Path, name: str, status: str = "completed", test: float = 0.99, val: float | None = 0.98,

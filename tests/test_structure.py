@@ -108,7 +108,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
-CLI_HELPERS = {"__init__", "main", "guard", "app", "options", "console", "progress", "predicting"}
+CLI_HELPERS = {"__init__", "main", "guard", "app", "options", "console", "progress", "predict_run"}
 
 
 def test_no_folder_holds_more_than_12_modules() -> None:

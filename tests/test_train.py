@@ -17,8 +17,8 @@ import torch
 
 from conftest import write_mnist_files
 from lenet_cli.cli.app import app
-from lenet_cli.training import losses, trainer
-from lenet_cli.training.recipe import resolve_amp
+from lenet_cli.training import optimization, trainer
+from lenet_cli.device import resolve_amp
 from lenet_cli.training.config import TrainConfig
 from lenet_cli.errors import TrainingDiverged
 
@@ -181,7 +181,7 @@ def test_signal_saves_a_resumable_checkpoint_and_resume_matches(data: str, tmp_p
 
 def test_divergence_keeps_the_last_good_checkpoint(data: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = TrainConfig(dataset=data, project=str(tmp_path), name="nan", epochs=3, batch_size=32, seed=1, threads=1)
-    real = losses.F.cross_entropy
+    real = optimization.F.cross_entropy
     calls = {"n": 0}
 
     def poisoned(logits, target, **kwargs):
@@ -191,7 +191,7 @@ def test_divergence_keeps_the_last_good_checkpoint(data: str, tmp_path: Path, mo
         calls["n"] += 1
         return loss * float("nan") if calls["n"] > 4 else loss  # 3 steps per epoch: epoch 2 diverges
 
-    monkeypatch.setattr(losses.F, "cross_entropy", poisoned)
+    monkeypatch.setattr(optimization.F, "cross_entropy", poisoned)
     last = tmp_path / "nan" / "last.pt"
     with pytest.raises(TrainingDiverged, match="lower --lr") as info:
         trainer.train(config, on_event=lambda kind, payload: None)

@@ -10,7 +10,8 @@ import torch
 
 from conftest import write_mnist_files
 from lenet_cli.checkpoint import load_checkpoint
-from lenet_cli.training import recipe, trainer
+from lenet_cli import device
+from lenet_cli.training import optimization, sampling, trainer
 from lenet_cli.training.config import TrainConfig
 from lenet_cli.training.state import Best, EpochSums, TrainState, augment_generator
 
@@ -68,20 +69,20 @@ def test_best_and_patience_bookkeeping() -> None:
     (10, 128, 1, 1),
 ])
 def test_steps_per_epoch_rule(n: int, batch: int, world: int, steps: int) -> None:
-    assert recipe.steps_per_epoch(n, batch, world) == steps
+    assert sampling.steps_per_epoch(n, batch, world) == steps
 
 
 def test_epoch_order_is_a_pure_function_of_seed_and_epoch() -> None:
-    first = recipe.epoch_permutation(3, 0, 50)
-    assert torch.equal(first, recipe.epoch_permutation(3, 0, 50))
+    first = sampling.epoch_permutation(3, 0, 50)
+    assert torch.equal(first, sampling.epoch_permutation(3, 0, 50))
     assert sorted(first.tolist()) == list(range(50))
-    assert not torch.equal(first, recipe.epoch_permutation(3, 1, 50))
-    assert not torch.equal(first, recipe.epoch_permutation(4, 0, 50))
+    assert not torch.equal(first, sampling.epoch_permutation(3, 1, 50))
+    assert not torch.equal(first, sampling.epoch_permutation(4, 0, 50))
 
 
 def _lr(config: TrainConfig, total: int, done: int) -> float:
-    optimizer = recipe.make_optimizer(config, torch.nn.Linear(2, 2))
-    recipe.replan_scheduler(config, optimizer, total, done)
+    optimizer = optimization.make_optimizer(config, torch.nn.Linear(2, 2))
+    optimization.replan_scheduler(config, optimizer, total, done)
     return optimizer.param_groups[0]["lr"]
 
 
@@ -123,26 +124,26 @@ def test_train_restores_the_global_torch_settings(tmp_path: Path) -> None:
 
 def test_validation_split_is_stratified_and_a_function_of_the_seed() -> None:
     labels = torch.arange(10).repeat_interleave(torch.arange(10, 110, 10))  # 10, 20, ..., 100 images a class
-    val, train = recipe.split_validation(labels, 0.1, seed=3)
+    val, train = sampling.split_validation(labels, 0.1, seed=3)
     assert torch.bincount(labels[val]).tolist() == list(range(1, 11))  # a tenth of every class
     assert sorted(torch.cat([val, train]).tolist()) == list(range(len(labels)))  # disjoint, nothing lost
-    assert torch.equal(val, recipe.split_validation(labels, 0.1, seed=3)[0])
-    assert not torch.equal(val, recipe.split_validation(labels, 0.1, seed=4)[0])
-    none, everything = recipe.split_validation(labels, 0.0, seed=3)
+    assert torch.equal(val, sampling.split_validation(labels, 0.1, seed=3)[0])
+    assert not torch.equal(val, sampling.split_validation(labels, 0.1, seed=4)[0])
+    none, everything = sampling.split_validation(labels, 0.0, seed=3)
     assert len(none) == 0 and torch.equal(everything, torch.arange(len(labels)))
 
 
 def test_lr_range_matches_the_schedules() -> None:
     for scheduler in ("onecycle", "cosine", "step", "none"):
         config = TrainConfig(scheduler=scheduler, lr=0.02)
-        optimizer = recipe.make_optimizer(config, torch.nn.Linear(2, 2))
-        schedule = recipe.make_scheduler(config, optimizer, 40)
+        optimizer = optimization.make_optimizer(config, torch.nn.Linear(2, 2))
+        schedule = optimization.make_scheduler(config, optimizer, 40)
         rates = [optimizer.param_groups[0]["lr"]]
         for _ in range(40):
             optimizer.step()
             schedule.step()
             rates.append(optimizer.param_groups[0]["lr"])
-        assert recipe.lr_range(config) == pytest.approx((max(rates), min(rates)), abs=1e-12), scheduler  # ends lowest
+        assert optimization.lr_range(config) == pytest.approx((max(rates), min(rates)), abs=1e-12), scheduler  # ends lowest
 
 
 @pytest.mark.parametrize("native", [True, False])
@@ -150,9 +151,9 @@ def test_amp_auto_is_bf16_only_where_the_cpu_computes_it(monkeypatch, native: bo
     for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.setattr(torch.cpu, probe, lambda: native, raising=False)
     cpu = torch.device("cpu")
-    assert recipe.resolve_amp("auto", cpu) == ("bf16" if native else "none")
-    assert recipe.resolve_amp("none", cpu) == "none" and recipe.resolve_amp("bf16", cpu) == "bf16"
-    assert recipe.resolve_amp("auto", torch.device("mps")) == "none"
+    assert device.resolve_amp("auto", cpu) == ("bf16" if native else "none")
+    assert device.resolve_amp("none", cpu) == "none" and device.resolve_amp("bf16", cpu) == "bf16"
+    assert device.resolve_amp("auto", torch.device("mps")) == "none"
 
 
 def test_without_a_validation_split_nothing_is_chosen(tmp_path: Path) -> None:

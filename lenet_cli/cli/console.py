@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-from ..checkpoint import json_text
+from ..files import json_text
 from ..errors import IOFailure
 
 __all__ = ["out", "err", "print_json", "print_error", "print_note", "new_table"]

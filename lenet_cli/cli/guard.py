@@ -79,7 +79,7 @@ def _write_crash_report(exc: BaseException) -> str:
     import time
     import traceback
 
-    from ..checkpoint import write_text
+    from ..files import write_text
     from ..data.search import cache_dir
 
     report = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

@@ -5,7 +5,7 @@ imports pydantic), click and Rich cost more of it than reading the picture and r
 the model. So a `lenet predict` that uses only plain inputs, ``--json``, ``--csv``,
 ``--recursive`` and ``--checkpoint`` runs without them; anything else (``--help``, other
 options, a mistake) goes through the Typer app, which gives the usual help and errors.
-Both paths call the same ``predicting.predict`` inside the same outer guard.
+Both paths call the same ``predict_run.predict`` inside the same outer guard.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main() -> None:
 
 
 def quick_predict_arguments(args: list[str]) -> Optional[dict[str, Any]]:
-    """``predicting.predict``'s arguments when ``args`` are `predict` with only the quick path's options; else None."""
+    """``predict_run.predict``'s arguments when ``args`` are `predict` with only the quick path's options; else None."""
     if not args or args[0] != "predict":
         return None
     found: dict[str, Any] = {"inputs": []}
@@ -68,7 +68,7 @@ def quick_predict_arguments(args: list[str]) -> Optional[dict[str, Any]]:
 def _run_quick_predict(arguments: dict[str, Any]) -> None:
     """`lenet predict` without Typer: the same guard, the same one-line errors and exit codes."""
     from .console import print_error
-    from .predicting import predict
+    from .predict_run import predict
 
     try:
         guarded(lambda: predict(**arguments))

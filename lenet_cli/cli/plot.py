@@ -20,7 +20,7 @@ def plot_command(
 ) -> None:
     """Draw the loss and accuracy curves of one or more runs on one chart (read from each metrics.csv)."""
     from ..evaluation.charts import draw_curves, draw_runs
-    from ..training.records import read_metrics_csv, read_run_loss
+    from ..training.run_reader import read_metrics_csv, read_run_loss
 
     if out_path.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, not {out_path}")

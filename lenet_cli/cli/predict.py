@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .options import TOPK, CheckpointOption, DeviceOption, PreprocessOption, ProjectOption, TopkOption
-from .predicting import predict
+from .predict_run import predict
 
 
 def predict_command(

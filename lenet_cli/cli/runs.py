@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..training.runs import SORT_KEYS, STATUSES, RunSummary, list_runs
+from ..training.run_reader import SORT_KEYS, STATUSES, RunSummary, list_runs
 from .console import new_table, out, print_json
 from .options import JsonOption, complete_datasets, complete_models, one_of
 

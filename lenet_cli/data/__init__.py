@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._exports import lazy_exports
+from .._lazy import lazy_exports
 
 _PUBLIC = {  # public name -> the submodule that defines it
     "Dataset": "factory", "get_dataset": "factory", "get_dataset_spec": "factory", "list_datasets": "factory",

@@ -42,6 +42,13 @@ class Normalization:
         std = 1.0 / (ink - background)
         return cls((-background * std,) * channels, (std,) * channels, input_size, channels, content_scale)
 
+    @classmethod
+    def for_model(cls, model_spec: Any, data_spec: Any, input_size: int) -> "Normalization":
+        """The model's own input range when it has one (the paper's -0.1 / 1.175), else the dataset's statistics."""
+        if model_spec.input_range is not None:
+            return cls.from_range(*model_spec.input_range, input_size, data_spec.channels, model_spec.content_scale)
+        return cls(data_spec.mean, data_spec.std, input_size, data_spec.channels, model_spec.content_scale)
+
 
 def to_model_input(images: torch.Tensor, norm: Normalization) -> torch.Tensor:
     """uint8 N x C x H x W -> float32 N x C x S x S, normalised.

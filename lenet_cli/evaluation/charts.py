@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..checkpoint import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 __all__ = ["best_epoch", "draw_curves", "draw_runs", "draw_confusion_matrix"]
 

@@ -127,7 +127,7 @@ def _scorer(path: Path, device: str) -> tuple[dict[str, Any], Callable[[torch.Te
     """
     from ..checkpoint import build_model, load_checkpoint
     from ..export import format_for_path
-    from ..training.recipe import resolve_device
+    from ..device import resolve_device
 
     export_format = format_for_path(path)
     if export_format is not None:

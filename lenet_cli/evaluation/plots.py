@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 __all__ = ["draw_inspection", "draw_mistakes", "draw_preparation", "save_png"]
 

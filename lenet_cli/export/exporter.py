@@ -17,9 +17,8 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..checkpoint import (
-    atomic_write_bytes, build_model, load_checkpoint, remove_stale_temp_files, sha256_file, temp_file_beside,
-)
+from ..checkpoint import build_model, load_checkpoint
+from ..files import atomic_write_bytes, remove_stale_temp_files, sha256_file, temp_file_beside
 from ..data.preprocess import Normalization, to_model_input
 from ..errors import LenetError, UsageError, from_os_error
 from .registry import get_format

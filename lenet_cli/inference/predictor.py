@@ -14,10 +14,10 @@ from typing import Any, Callable, Collection, Iterable, Iterator
 
 import numpy as np
 
-from ..data.images import (PREPROCESS_MODES, WORKING_SIDE, open_image, prepare_mnist, prepare_none, prepare_number,
-                           prepare_resize)
+from ..data.images import PREPROCESS_MODES, open_image, prepare_none, prepare_resize
 from ..data.preprocess import Normalization
 from ..errors import DataFormatError, UsageError
+from ..reading.prepare import WORKING_SIDE, prepare_mnist, prepare_number
 from . import TOPK
 
 __all__ = ["Prediction", "NumberReading", "Preparation", "Predictor", "Unreadable", "PREDICT_BATCH"]

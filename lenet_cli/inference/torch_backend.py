@@ -16,7 +16,7 @@ class TorchPredictor(Predictor):
 
     def __init__(self, checkpoint: Path, preprocess: str | None = None, device: str = "auto") -> None:
         from ..checkpoint import build_model, load_checkpoint
-        from ..training.recipe import resolve_device
+        from ..device import resolve_device
 
         data = load_checkpoint(checkpoint)
         super().__init__(checkpoint, data, preprocess)

@@ -21,19 +21,21 @@ from typing import Any, Callable, Iterator
 import torch
 
 from .. import __version__
-from ..checkpoint import load_checkpoint, remove_stale_temp_files, save_checkpoint, write_text
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..files import remove_stale_temp_files, write_text
 from ..data import get_dataset
+from ..device import resolve_amp, resolve_device
 from ..data.preprocess import Normalization, normalise, padded_uint8, to_model_input
 from ..errors import DataFormatError, LenetError, TrainingDiverged, UsageError
 from ..evaluation.charts import draw_curves
 from ..evaluation.evaluate import evaluate_sums
 from ..models import get_model, get_model_spec
-from . import recipe
+from .sampling import epoch_permutation, split_validation, steps_per_epoch
 from .augment import AUGMENTATIONS
 from .config import TrainConfig, to_toml
 from .distributed import Distributed, from_environment
-from .losses import loss_name, make_criterion
-from .records import RunLock, lock_run_dir, make_run_dir, write_metrics_csv, write_run_record
+from .optimization import loss_name, lr_range, make_criterion, make_optimizer, make_scheduler, replan_scheduler
+from .run_writer import RunLock, lock_run_dir, make_run_dir, write_metrics_csv, write_run_record
 from .state import TrainState, augment_generator
 from .tensorboard import TensorBoardLog, require_tensorboard
 
@@ -162,7 +164,7 @@ def train(
     if ignored:
         on_event("warning", {"message": f"ignored when resuming (the checkpoint's values are used): {', '.join(ignored)}"})
     with _torch_settings(config):
-        device = recipe.resolve_device(config.device)
+        device = resolve_device(config.device)
         group = from_environment(device.type)
         run = None
         try:
@@ -283,7 +285,7 @@ def _build_run(config: TrainConfig, checkpoint: dict | None, resume: Path | None
                      for split in ("train", "test"))
     spec, model_spec = datasets[0].spec, get_model_spec(config.model)
     model_args = {"in_channels": spec.channels, "num_classes": len(spec.classes), "input_size": model_spec.input_shape[1]}
-    norm = recipe.normalization(model_spec, spec, model_args["input_size"])
+    norm = Normalization.for_model(model_spec, spec, model_args["input_size"])
     if checkpoint is not None:
         norm = Normalization.from_dict(checkpoint["normalization"])
         if list(checkpoint["classes"]) != list(spec.classes) or checkpoint["model_args"] != model_args:
@@ -291,12 +293,12 @@ def _build_run(config: TrainConfig, checkpoint: dict | None, resume: Path | None
     splits = _load_splits(datasets, norm, config, device)
     torch.manual_seed(config.seed)  # model initialisation
     model = get_model(config.model, **model_args).to(device, memory_format=LAYOUT)
-    optimizer = recipe.make_optimizer(config, model)
-    steps = recipe.steps_per_epoch(len(splits.y_train), config.batch_size, group.world_size)
-    precision = recipe.resolve_amp(config.amp, device)
+    optimizer = make_optimizer(config, model)
+    steps = steps_per_epoch(len(splits.y_train), config.batch_size, group.world_size)
+    precision = resolve_amp(config.amp, device)
     return Run(
         config, device, group, datasets, norm, model_args, splits, model, optimizer,
-        scheduler=recipe.make_scheduler(config, optimizer, config.epochs * steps),
+        scheduler=make_scheduler(config, optimizer, config.epochs * steps),
         scaler=torch.amp.GradScaler(device.type, enabled=precision == "fp16"), precision=precision,
         loss_kind=(kind := loss_name(model, config.loss, config.model)), steps_per_epoch=steps,
         eval_criterion=make_criterion(kind),
@@ -307,7 +309,7 @@ def _load_splits(datasets: tuple[Any, Any], norm: Normalization, config: TrainCo
     """Model input for train, validation (held out of train by the seed) and test, on ``device``."""
     train_set, test_set = datasets
     images, labels = train_set.images, train_set.labels
-    val_idx, train_idx = recipe.split_validation(labels, config.val_split, config.seed)
+    val_idx, train_idx = split_validation(labels, config.val_split, config.seed)
 
     def stored(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         canvas = padded_uint8(x, norm)
@@ -334,8 +336,8 @@ def _restore(run: Run, checkpoint: dict[str, Any], resume: Path | None) -> Train
         run.scheduler.load_state_dict(checkpoint["scheduler"])
     else:  # a longer (or shorter) run: the schedule is re-planned and continues from here
         total, done = config.epochs * run.steps_per_epoch, checkpoint["position"]["global_step"]
-        run.scheduler = recipe.replan_scheduler(config, run.optimizer, total, done)
-        peak, final = recipe.lr_range(config)
+        run.scheduler = replan_scheduler(config, run.optimizer, total, done)
+        peak, final = lr_range(config)
         run.notes.append(f"--epochs {config.epochs} (was {checkpoint['config']['epochs']}): the {config.scheduler} "
                          f"schedule is re-planned over {total} steps and continues at step {done}; "
                          f"peak lr {peak:.3g}, final lr {final:.3g}")
@@ -410,7 +412,7 @@ def _start_payload(run: Run, state: TrainState) -> dict[str, Any]:
 def _run_epoch(run: Run, state: TrainState) -> bool:
     """The remaining steps of epoch ``state.epoch``; False when a stop was requested (state is mid-epoch)."""
     config, group, splits = run.config, run.group, run.splits
-    order = recipe.epoch_permutation(config.seed, state.epoch, len(splits.y_train)).to(run.device)
+    order = epoch_permutation(config.seed, state.epoch, len(splits.y_train)).to(run.device)
     run.epoch_start = time.perf_counter() - state.sums.seconds
     smoothed = config.label_smoothing and run.loss_kind == "cross-entropy"  # the RBF losses take no smoothing
     criterion = make_criterion(run.loss_kind, config.label_smoothing) if smoothed else run.eval_criterion

@@ -210,7 +210,7 @@ def _run_trial(optuna: Any, study: Any, trial: Any, base: TrainConfig, directory
 
 def _mark_pruned(run_dir: Path) -> None:
     """A pruned trial's run.json says "pruned", not "interrupted": the study stopped it, not a person."""
-    from ..checkpoint import write_json
+    from ..files import write_json
 
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     record["status"] = record["result"]["status"] = "pruned"
@@ -249,7 +249,7 @@ def _best_test_accuracy(run_dir: Path) -> float | None:
 
 def _write_best_config(directory: Path, base: TrainConfig, trial: Any) -> Path:
     """best.toml: the base options with the best trial's values, for `lenet train --config`."""
-    from ..checkpoint import write_text
+    from ..files import write_text
 
     config = dataclasses.replace(base, **trial.params, project="runs/train", name=None, seed=None)
     text = to_toml(config).replace(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .paper import Component, median
+from .ink import Component, median
 
 __all__ = ["Glyph", "glyphs", "separate_digits", "significant"]
 

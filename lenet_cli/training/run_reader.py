@@ -1,7 +1,10 @@
-"""Run directories read back for `lenet runs`: from run.json alone (no torch), damaged ones included."""
+"""Run directories read back (no torch): `lenet runs` from each run.json, damaged ones included; `lenet plot`'s
+histories from metrics.csv. ``run_writer`` writes them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import time
@@ -9,14 +12,16 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..errors import DataFormatError, InputNotFound, from_os_error
 from .config import TrainConfig
+from .run_writer import METRIC_COLUMNS
 
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks, so a run in progress reads as incomplete
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["RunSummary", "list_runs", "read_run", "SORT_KEYS", "STATUSES"]
+__all__ = ["RunSummary", "list_runs", "read_run", "read_metrics_csv", "read_run_loss", "SORT_KEYS", "STATUSES"]
 
 STATUSES = ("completed", "early_stopped", "interrupted", "diverged", "pruned", "running", "incomplete", "damaged")
 # Options that are columns of their own, or that say where and how fast, not what was trained.
@@ -113,3 +118,41 @@ def _date(path: Path) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
     except OSError:
         return ""
+
+
+def read_metrics_csv(run_dir: Path) -> list[dict[str, Any]]:
+    """A run's history from its metrics.csv: numbers as floats (epoch an int), empty cells as None.
+
+    A missing run or file is exit 66; a file that is not lenet's metrics.csv is exit 65.
+    """
+    path = run_dir / "metrics.csv" if run_dir.is_dir() else run_dir
+    if not path.is_file():
+        raise InputNotFound(f"{run_dir}: no run there (no metrics.csv); give a run directory such as runs/train/exp")
+    try:
+        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+        history = [{key: _number(key, row.get(key)) for key in METRIC_COLUMNS} for row in rows]
+    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataFormatError(f"{path}: not a metrics.csv written by lenet train ({exc})") from None
+    except OSError as exc:
+        raise from_os_error(exc, f"Cannot read {path}") from None
+    if not history:
+        raise DataFormatError(f"{path}: no epoch recorded yet")
+    return history
+
+
+def read_run_loss(run_dir: Path) -> str:
+    """The loss a run trained with, from its run.json ("loss" when the file is missing, damaged or older)."""
+    try:
+        loss = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("loss")
+    except (OSError, ValueError, AttributeError):
+        return "loss"
+    return loss if isinstance(loss, str) else "loss"
+
+
+def _number(key: str, text: str | None) -> float | int | None:
+    """One cell of metrics.csv; a missing epoch is an error, any other missing value is None."""
+    if text in (None, ""):
+        if key == "epoch":
+            raise ValueError("a row without an epoch")
+        return None
+    return int(text) if key == "epoch" else float(text)

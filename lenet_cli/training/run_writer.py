@@ -1,10 +1,11 @@
-"""Run directories (runs/train/exp, exp2, ...) and the records written into them."""
+"""Run directories (runs/train/exp, exp2, ...): made, locked, and the records written into them.
+
+``run_reader`` reads them back."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import platform
 import re
@@ -12,17 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..checkpoint import sha256_file, write_json, write_text
-from ..errors import DataFormatError, InputNotFound, UsageError, from_os_error
+from ..files import sha256_file, write_json, write_text
+from ..errors import UsageError, from_os_error
 
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; runs are still numbered apart
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["RunLock", "make_run_dir", "lock_run_dir", "write_metrics_csv", "read_metrics_csv", "read_run_loss",
-           "write_run_record",
-           "METRIC_COLUMNS"]
+__all__ = ["RunLock", "make_run_dir", "lock_run_dir", "write_metrics_csv", "write_run_record", "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = (
     "epoch", "train_loss", "train_acc", "train_objective", "val_loss", "val_acc", "test_loss", "test_acc", "lr",
@@ -110,44 +109,6 @@ def write_metrics_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in METRIC_COLUMNS})
     write_text(path, buffer.getvalue())
-
-
-def read_metrics_csv(run_dir: Path) -> list[dict[str, Any]]:
-    """A run's history from its metrics.csv: numbers as floats (epoch an int), empty cells as None.
-
-    A missing run or file is exit 66; a file that is not lenet's metrics.csv is exit 65.
-    """
-    path = run_dir / "metrics.csv" if run_dir.is_dir() else run_dir
-    if not path.is_file():
-        raise InputNotFound(f"{run_dir}: no run there (no metrics.csv); give a run directory such as runs/train/exp")
-    try:
-        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
-        history = [{key: _number(key, row.get(key)) for key in METRIC_COLUMNS} for row in rows]
-    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataFormatError(f"{path}: not a metrics.csv written by lenet train ({exc})") from None
-    except OSError as exc:
-        raise from_os_error(exc, f"Cannot read {path}") from None
-    if not history:
-        raise DataFormatError(f"{path}: no epoch recorded yet")
-    return history
-
-
-def read_run_loss(run_dir: Path) -> str:
-    """The loss a run trained with, from its run.json ("loss" when the file is missing, damaged or older)."""
-    try:
-        loss = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("loss")
-    except (OSError, ValueError, AttributeError):
-        return "loss"
-    return loss if isinstance(loss, str) else "loss"
-
-
-def _number(key: str, text: str | None) -> float | int | None:
-    """One cell of metrics.csv; a missing epoch is an error, any other missing value is None."""
-    if text in (None, ""):
-        if key == "epoch":
-            raise ValueError("a row without an epoch")
-        return None
-    return int(text) if key == "epoch" else float(text)
 
 
 def versions() -> dict[str, str]:

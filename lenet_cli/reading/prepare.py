@@ -1,0 +1,121 @@
+"""Preparing a photo of a digit, or of a row of digits, the way MNIST digits were prepared.
+
+The ``mnist`` preparation follows the MNIST authors: grey, light ink on a dark
+background, contrast stretched, cropped to the ink, fitted into 20x20 keeping the
+aspect ratio, and centred by centre of mass in a 28x28 field.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ink import InkMap, find_ink, percentile
+from .segment import glyphs, separate_digits, significant
+
+__all__ = ["prepare_mnist", "prepare_number", "fit_and_centre", "WORKING_SIDE"]
+
+WORKING_SIDE = 256  # larger pictures are reduced to this many pixels a side before looking for ink
+
+
+def _rgb(img) -> tuple[np.ndarray, float]:
+    """Float RGB 0..1 at most WORKING_SIDE a side, and the factor back to the picture's pixels.
+
+    Transparent areas become a background that contrasts with the opaque ink.
+    """
+    from PIL import Image
+
+    has_alpha = img.mode in ("LA", "RGBA")
+    converted = img.convert("RGBA" if has_alpha else "RGB")
+    scale = 1.0
+    if max(converted.size) > WORKING_SIDE:
+        scale = max(converted.size) / WORKING_SIDE
+        converted = converted.resize((max(1, round(converted.width / scale)), max(1, round(converted.height / scale))),
+                                     Image.BOX)
+    array = np.asarray(converted, dtype=np.float32) / 255.0
+    if not has_alpha or array[..., 3].min() > 0.98:
+        return array[..., :3], scale
+    alpha, colour = array[..., 3:], array[..., :3]
+    opaque = alpha[..., 0] > 0.5
+    ink_is_dark = not opaque.any() or float(colour[opaque].mean()) < 0.5
+    return alpha * colour + (1.0 - alpha) * (1.0 if ink_is_dark else 0.0), scale
+
+
+def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = None) -> np.ndarray:
+    """uint8 ``out_size`` x ``out_size``: light ink on black, the digit fitted in ``box`` and centred by mass.
+
+    ``stages``, when given, receives the intermediate pictures (picture, ink, rules removed, crop) by
+    name, and ``glyphs``: how many digits side by side the picture seems to hold.
+    """
+    ink, _ = _find_ink(img, stages)
+    labels, pieces = ink.labels, ink.pieces
+    kept = significant(pieces, labels.shape)
+    region = _near(np.isin(labels, [p.label for p in kept])) if kept else np.zeros_like(ink.mask)
+    digit = np.where(region, ink.strength, 0.0)
+    if stages is not None:
+        stages["glyphs"] = separate_digits(pieces, labels)
+    if not kept:
+        return np.zeros((out_size, out_size), np.uint8)
+    x0, y0 = min(p.x0 for p in kept), min(p.y0 for p in kept)
+    x1, y1 = max(p.x1 for p in kept), max(p.y1 for p in kept)
+    return fit_and_centre(digit[y0:y1, x0:x1], ink.mask[y0:y1, x0:x1], out_size, box, stages)
+
+
+def prepare_number(img, out_size: int = 28, box: int = 20, stages: dict | None = None,
+                   ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """Each digit of a row, left to right: (uint8 ``out_size`` x ``out_size``, box in the picture's pixels)."""
+    ink, scale = _find_ink(img, stages)
+    labels, pieces = ink.labels, ink.pieces
+    digits = []
+    for glyph in glyphs(pieces, labels):
+        x0, y0, x1, y1 = glyph.box
+        region = _near(np.isin(labels[y0:y1, x0:x1], glyph.labels))
+        crop = np.where(region, ink.strength[y0:y1, x0:x1], 0.0)
+        image = fit_and_centre(crop, ink.mask[y0:y1, x0:x1] & region, out_size, box)
+        digits.append((image, tuple(int(round(v * scale)) for v in glyph.box)))
+    return digits
+
+
+def _find_ink(img, stages: dict | None) -> tuple[InkMap, float]:
+    """The picture's ink, and the factor back to its pixels; the stages so far go into ``stages``."""
+    rgb, scale = _rgb(img)
+    ink = find_ink(rgb)
+    if stages is not None:
+        stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength})
+    return ink, scale
+
+
+def _near(region: np.ndarray) -> np.ndarray:
+    """``region`` grown by a pixel: the soft edges of strokes belong to them."""
+    h, w = region.shape
+    padded = np.zeros((h + 2, w + 2), bool)
+    padded[1:-1, 1:-1] = region
+    grown = np.zeros_like(region)
+    for dy in range(3):
+        for dx in range(3):
+            grown |= padded[dy : dy + h, dx : dx + w]
+    return grown
+
+
+def fit_and_centre(crop: np.ndarray, ink: np.ndarray, out_size: int = 28, box: int = 20,
+                   stages: dict | None = None) -> np.ndarray:
+    """One digit's ink strength (0..1, cropped to it) fitted into ``box`` and centred by mass, as MNIST was."""
+    from PIL import Image
+
+    if ink.any():  # strokes at full strength, as MNIST's are
+        crop = np.clip(crop / max(percentile(crop[ink], 90), 1e-3), 0.0, 1.0)
+    if stages is not None:
+        stages["crop"] = crop
+    ch, cw = crop.shape
+    scale = box / max(ch, cw)
+    nh, nw = max(1, round(ch * scale)), max(1, round(cw * scale))
+    patch = Image.fromarray((crop * 255).astype(np.uint8), "L").resize((nw, nh), Image.LANCZOS)
+    small = np.asarray(patch, dtype=np.float32)
+    if small.max() > 0:
+        small = small * (255.0 / small.max())  # thin strokes fade when shrunk: restore full contrast
+    total = small.sum()
+    cy, cx = ((np.arange(nh) @ small.sum(1)) / total, (np.arange(nw) @ small.sum(0)) / total) if total else (nh / 2, nw / 2)
+    top = int(np.clip(round(out_size / 2 - 0.5 - cy), 0, out_size - nh))
+    left = int(np.clip(round(out_size / 2 - 0.5 - cx), 0, out_size - nw))
+    canvas = np.zeros((out_size, out_size), np.float32)
+    canvas[top : top + nh, left : left + nw] = small
+    return np.clip(canvas, 0, 255).astype(np.uint8)
