@@ -11,7 +11,7 @@ from lenet_cli.models import registry
 def test_lists_the_foundation_models() -> None:
     assert {"lenet5", "lenet5-d2l"} <= set(list_models())
     assert list_models("lenet5-d*") == ["lenet5-d2l"]
-    assert list_models() == sorted(list_models())
+    assert list_models()[:2] == ["lenet5", "lenet5-d2l"]  # declaration order, the modern model first
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -47,12 +47,34 @@ def test_unknown_name_lists_the_valid_ones() -> None:
 
 
 def test_duplicate_registration_raises(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    monkeypatch.setattr(registry.MODELS, "_items", dict(registry.MODELS._items))
     spec = get_model_spec("lenet5")
     with pytest.raises(ValueError, match="already registered"):
         register_model(spec)
     register_model(ModelSpec(**{**spec.__dict__, "name": "lenet5-copy"}))
     assert "lenet5-copy" in list_models()
+
+
+def _registries() -> list:
+    from lenet_cli.data.specs import DATASETS
+    from lenet_cli.export import FORMATS
+
+    return [registry.MODELS, DATASETS, FORMATS]
+
+
+@pytest.mark.parametrize("index", range(3), ids=["models", "datasets", "export formats"])
+def test_every_registry_follows_one_idiom(index: int) -> None:
+    """Models, datasets and export formats: a duplicate raises, an unknown name is exit 2 with the nearest
+    name and the valid ones, and the listing is the declaration order."""
+    names = _registries()[index]
+    first = names.names()[0]
+    with pytest.raises(ValueError, match="already registered"):
+        names.register(first, names[first])
+    with pytest.raises(UsageError) as info:
+        names[first + "x"]
+    assert info.value.exit_code == 2 and f"did you mean {first!r}" in str(info.value)
+    assert str(info.value).endswith(", ".join([*names.names(), *names.also_accepted]))
+    assert names.names() == list(names._items) and names.names(first) == [first]
 
 
 def test_too_small_input_is_a_clear_error() -> None:
@@ -61,50 +83,42 @@ def test_too_small_input_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_lenet5_pools_before_relu_with_the_same_numbers(layout: torch.memory_format, monkeypatch) -> None:
-    """The faster order (max-pool, then ReLU) gives bit-identical outputs, gradients and evaluation outputs,
-    in either memory layout (row-major is made to take it here)."""
+def test_lenet5_pooling_before_relu_gives_the_numbers_of_relu_before_pooling(layout: torch.memory_format) -> None:
+    """The declared order (conv, max-pool, ReLU) and the tutorials' (conv, ReLU, max-pool) give bit-identical
+    outputs and gradients on the same weights, in either memory layout."""
     torch.manual_seed(0)
-    model = get_model("lenet5").to(memory_format=layout).train()
-    monkeypatch.setattr(model, "_channels_last", lambda: True)
+    model = get_model("lenet5").to(memory_format=layout)
+    c1, s2, relu1, c3, s4, relu3 = model.features
+    assert isinstance(s2, torch.nn.MaxPool2d) and isinstance(relu1, torch.nn.ReLU)
+    tutorial_order = torch.nn.Sequential(c1, relu1, s2, c3, relu3, s4)
     images, labels = torch.randn(32, 1, 32, 32).contiguous(memory_format=layout), torch.randint(0, 10, (32,))
     results = []
-    for pools_first in (True, False):
-        model.pools_first = pools_first
+    for features in (model.features, tutorial_order):
         model.zero_grad()
-        out = model.train()(images)
+        out = model.classifier(torch.flatten(features(images), 1))
         torch.nn.functional.cross_entropy(out, labels).backward()
-        with torch.no_grad():
-            evaluated = model.eval()(images)
-        results.append((out.detach(), [p.grad.clone() for p in model.parameters()], evaluated))
-    (out_a, grads_a, eval_a), (out_b, grads_b, eval_b) = results
-    assert torch.equal(out_a, out_b) and torch.equal(eval_a, eval_b)
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    (out_a, grads_a), (out_b, grads_b) = results
+    assert torch.equal(out_a, out_b)
     assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b))
-    assert not get_model("lenet5-d2l").pools_first  # sigmoid and average pooling do not commute
 
 
-def test_lenet5_pools_first_in_channels_last_layout_unless_watched(monkeypatch) -> None:
-    """Unwatched and in channels-last layout, training and evaluation take the pooled-first path;
-    row-major layout, a hook or a trace get the declared order."""
-    model, images = get_model("lenet5"), torch.randn(2, 1, 32, 32)
-    pooled_first = []
-    original = model._features_pooled_first
-    monkeypatch.setattr(model, "_features_pooled_first", lambda x: pooled_first.append(1) or original(x))
-    model.train()(images)
-    model.eval()(images)
-    assert not pooled_first  # row-major layout keeps the declared order
-    model.to(memory_format=torch.channels_last)
-    model.train()(images)
-    model.eval()(images)
-    assert len(pooled_first) == 2
-    torch.jit.trace(model, images, check_trace=False)
-    assert len(pooled_first) == 2
+def test_the_d2l_lenet_squashes_before_pooling_as_its_book_does() -> None:
+    """Sigmoid and average pooling do not commute, so the d2l variant keeps the book's order."""
+    kinds = [type(layer).__name__ for layer in get_model("lenet5-d2l").features]
+    assert kinds == ["Conv2d", "Sigmoid", "AvgPool2d", "Conv2d", "Sigmoid", "AvgPool2d"]
+    kinds = [type(layer).__name__ for layer in get_model("lenet5").features]
+    assert kinds == ["Conv2d", "MaxPool2d", "ReLU", "Conv2d", "MaxPool2d", "ReLU"]
 
-    seen = []  # with a hook, the first ReLU sees C1's 28x28 maps, in training as in evaluation
-    handle = model.features[1].register_forward_hook(lambda module, inputs, output: seen.append(output.shape[-1]))
-    model.train()(images)
-    model.eval()(images)
-    assert seen == [28, 28] and len(pooled_first) == 2
-    handle.remove()
-    model.eval()(images)
-    assert len(pooled_first) == 3
+
+def test_the_lenet5_forward_is_plain() -> None:
+    """The model file teaches: forward has no branch on layout, hooks, tracing or export."""
+    import ast
+    import inspect
+    import textwrap
+
+    from lenet_cli.models.lenet5 import LeNet5
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(LeNet5.forward)))
+    assert not [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, (ast.If, ast.IfExp, ast.BoolOp))]
+    assert len(tree.body[0].body) <= 5

@@ -36,6 +36,7 @@ def models_command(
 
 
 def datasets_command(
+    pattern: Annotated[Optional[str], typer.Argument(help="Only names matching this glob, e.g. 'emnist*'.")] = None,
     data_dir: Annotated[
         Optional[Path], typer.Option("--data-dir", help="Look here first (also $LENET_DATA_DIR).")
     ] = None,
@@ -44,7 +45,11 @@ def datasets_command(
     """List the datasets: classes, image shape, and where each would be loaded from right now."""
     from ..data import DATASETS, locate
 
-    found = [(spec, locate(spec, data_dir=data_dir)) for spec in DATASETS.values()]
+    specs = [DATASETS[name] for name in DATASETS.names(pattern)]
+    if pattern and not specs:
+        raise InputNotFound(f"No dataset matches {pattern!r}{did_you_mean(pattern, DATASETS)}; "
+                            f"`lenet datasets` lists them all")
+    found = [(spec, locate(spec, data_dir=data_dir)) for spec in specs]
     if as_json:
         print_json([{**spec.to_dict(), "source": location.kind, "path": str(location.path) if location.path else None}
                     for spec, location in found])

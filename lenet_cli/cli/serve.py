@@ -27,7 +27,7 @@ def serve_command(
     """Serve predictions over HTTP, with a page to draw digits on (Ctrl-C stops; exit 0)."""
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         raise LenetError("lenet serve needs FastAPI and uvicorn: pip install 'lenet-cli[serve]'")
-    from ..serving.app import create_app
+    from ..serving.app import app_from_settings, create_app
     from ..serving.server import listen, serve
     from ..serving.service import load_service
 
@@ -39,5 +39,5 @@ def serve_command(
                f"http://{shown}:{sockets[0].getsockname()[1]}/ with {workers} worker(s); Ctrl-C stops")
     worker_settings = {"checkpoint": checkpoint, "preprocess": preprocess, "project": str(project), "device": device,
                        "max_bytes": max_bytes}  # what each of several worker processes sets itself up from
-    serve(create_app(service, max_bytes), worker_settings, sockets, access_log)
+    serve(create_app(service, max_bytes), sockets, app_from_settings, worker_settings, access_log)
     print_note("stopped; requests already received were answered first")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import DataFormatError, DataUnavailable, InputNotFound, LenetError, UsageError, did_you_mean
+from ..errors import DataFormatError, DataUnavailable, InputNotFound, LenetError, UsageError
 from .download import download, offline_requested
 from .idx import read_idx
 from .images import IMAGE_SUFFIXES, open_image
@@ -55,18 +55,15 @@ class Dataset:
         return self._fingerprint
 
 
-def list_datasets() -> list[str]:
-    """Names of the built-in datasets (``idx:DIR`` and ``folder:DIR`` are accepted too)."""
-    return list(DATASETS)
+def list_datasets(pattern: str | None = None) -> list[str]:
+    """Names of the built-in datasets in declaration order, optionally filtered by a glob pattern
+    (``idx:DIR`` and ``folder:DIR`` are accepted too)."""
+    return DATASETS.names(pattern)
 
 
 def get_dataset_spec(name: str) -> DatasetSpec:
-    """The spec of a built-in dataset; unknown names raise with the valid ones."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        valid = ", ".join([*DATASETS, "idx:DIR", "folder:DIR"])
-        raise UsageError(f"Unknown dataset {name!r}{did_you_mean(name, DATASETS)}; choose one of: {valid}") from None
+    """The spec of a built-in dataset; unknown names raise with the nearest and the valid ones."""
+    return DATASETS[name]
 
 
 def get_dataset(

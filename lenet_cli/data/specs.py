@@ -11,6 +11,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..registry import Registry
+
 __all__ = ["DatasetSpec", "DATASETS", "SPLITS", "PREPROCESS_MODES"]
 
 SPLITS = ("train", "test")
@@ -207,4 +209,6 @@ _ALL: list[DatasetSpec] = [
     ),
 ]
 
-DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in _ALL}
+DATASETS: Registry[DatasetSpec] = Registry("dataset", also_accepted=("idx:DIR", "folder:DIR"))
+for _spec in _ALL:
+    DATASETS.register(_spec.name, _spec)

@@ -10,6 +10,6 @@ from __future__ import annotations
 from . import torchscript_format  # noqa: F401  isort: skip
 from . import onnx_format  # noqa: F401  isort: skip
 from . import safetensors_format  # noqa: F401  isort: skip
-from .registry import ExportFormat, Loaded, format_for_path, get_format, list_formats, register_format
+from .registry import FORMATS, ExportFormat, Loaded, format_for_path, get_format, list_formats, register_format
 
-__all__ = ["ExportFormat", "Loaded", "format_for_path", "get_format", "list_formats", "register_format"]
+__all__ = ["FORMATS", "ExportFormat", "Loaded", "format_for_path", "get_format", "list_formats", "register_format"]

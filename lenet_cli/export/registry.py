@@ -4,7 +4,7 @@
 name and predict's dispatch by file name all come from here. A format is a class
 with a ``to_bytes`` (model to file content) and a ``load`` (file back to a runnable model plus
 its metadata), registered with ``@register_format``. Nothing here imports torch:
-a format imports what it needs inside ``write`` and ``load``.
+a format imports what it needs inside ``to_bytes`` and ``load``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from ..errors import UsageError
+from ..registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np
     import torch
 
-__all__ = ["ExportFormat", "Loaded", "register_format", "torch_runner", "get_format", "list_formats", "format_for_path"]
+__all__ = ["FORMATS", "ExportFormat", "Loaded", "register_format", "torch_runner", "get_format", "list_formats", "format_for_path"]
 
-_FORMATS: dict[str, "ExportFormat"] = {}
+FORMATS: Registry["ExportFormat"] = Registry("export format")
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Loaded:
 
 
 class ExportFormat:
-    """One export format. Subclasses set the class attributes and implement ``write`` and ``load``."""
+    """One export format. Subclasses set the class attributes and implement ``to_bytes`` and ``load``."""
 
     name: ClassVar[str]
     suffix: ClassVar[str]  # the file name ending, e.g. ".onnx"
@@ -42,7 +43,7 @@ class ExportFormat:
     needs: ClassVar[str]  # what must be installed to write and read it
     requires: ClassVar[tuple[str, ...]] = ()  # the importable packages ``needs`` names (torch aside)
     runtime: ClassVar[str]  # what runs the file when it is read back, e.g. "onnxruntime"
-    options: ClassVar[dict[str, Any]] = {}  # the format's own keyword options of ``write`` and their defaults
+    options: ClassVar[dict[str, Any]] = {}  # the format's own keyword options of ``to_bytes`` and their defaults
 
     def to_bytes(self, model: "torch.nn.Module", example: "torch.Tensor", metadata: dict[str, Any],
                  **options: Any) -> bytes:
@@ -83,27 +84,22 @@ F = TypeVar("F", bound=type)
 
 def register_format(cls: F) -> F:
     """Class decorator: add a format to the registry under its ``name``; a duplicate name raises."""
-    if cls.name in _FORMATS:
-        raise ValueError(f"Export format {cls.name!r} is already registered")
-    _FORMATS[cls.name] = cls()
+    FORMATS.register(cls.name, cls())
     return cls
 
 
 def list_formats() -> list[str]:
     """Registered format names, in registration order."""
-    return list(_FORMATS)
+    return FORMATS.names()
 
 
 def get_format(name: str) -> ExportFormat:
-    """The format called ``name``; an unknown name is a usage error that lists the valid ones."""
-    try:
-        return _FORMATS[name]
-    except KeyError:
-        raise UsageError(f"--format must be one of {', '.join(_FORMATS)}, not {name!r}") from None
+    """The format called ``name``; an unknown name is a usage error naming the nearest and the valid ones."""
+    return FORMATS[name]
 
 
 def format_for_path(path: str | Path) -> ExportFormat | None:
     """The format whose suffix ``path`` ends with (the longest match), or None for anything else."""
     name = Path(path).name.lower()
-    matches = [fmt for fmt in _FORMATS.values() if name.endswith(fmt.suffix)]
+    matches = [fmt for fmt in FORMATS.values() if name.endswith(fmt.suffix)]
     return max(matches, key=lambda fmt: len(fmt.suffix), default=None)

@@ -1,4 +1,4 @@
-"""The model registry: a plain dict of :class:`ModelSpec`, filled by ``catalog.py``.
+"""The model registry: :class:`ModelSpec` entries in the shared ``Registry``, filled by ``catalog.py``.
 
 Specs are pure data, so listing models never imports torch; the builder named
 by ``ModelSpec.builder`` is imported only when a model is actually built.
@@ -6,17 +6,16 @@ by ``ModelSpec.builder`` is imported only when a model is actually built.
 
 from __future__ import annotations
 
-import fnmatch
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError, did_you_mean
+from ..registry import Registry
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["ModelSpec", "PaperFigures", "register_model", "get_model", "get_model_spec", "list_models"]
+__all__ = ["MODELS", "ModelSpec", "PaperFigures", "register_model", "get_model", "get_model_spec", "list_models"]
 
 
 @dataclass(frozen=True)
@@ -76,32 +75,22 @@ class ModelSpec:
         }
 
 
-_MODELS: dict[str, ModelSpec] = {}
+MODELS: Registry[ModelSpec] = Registry("model")
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
     """Add ``spec`` to the registry; a name can be registered only once."""
-    if spec.name in _MODELS:
-        raise ValueError(f"A model named {spec.name!r} is already registered")
-    _MODELS[spec.name] = spec
-    return spec
+    return MODELS.register(spec.name, spec)
 
 
 def list_models(pattern: str | None = None) -> list[str]:
-    """Registered model names, sorted, optionally filtered by a glob pattern."""
-    names = sorted(_MODELS)
-    if pattern:
-        names = [n for n in names if fnmatch.fnmatch(n, pattern)]
-    return names
+    """Registered model names in declaration order, optionally filtered by a glob pattern."""
+    return MODELS.names(pattern)
 
 
 def get_model_spec(name: str) -> ModelSpec:
-    """The spec registered under ``name``; unknown names raise with the valid ones."""
-    try:
-        return _MODELS[name]
-    except KeyError:
-        valid = ", ".join(list_models())
-        raise UsageError(f"Unknown model {name!r}{did_you_mean(name, _MODELS)}; choose one of: {valid}") from None
+    """The spec registered under ``name``; unknown names raise with the nearest and the valid ones."""
+    return MODELS[name]
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:

@@ -7,9 +7,7 @@ reaching the client); the server keeps serving.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from importlib import resources
 from typing import Any, AsyncIterator
 
@@ -22,10 +20,9 @@ from starlette.formparsers import MultiPartParser
 
 from .. import __version__
 from ..errors import DataFormatError, ImageTooLarge, LenetError
-from .server import SETTINGS_VARIABLE
 from .service import BadRequest, Service, Upload, load_service
 
-__all__ = ["create_app", "app_from_environment", "DEFAULT_MAX_BYTES", "MAX_FILES"]
+__all__ = ["create_app", "app_from_settings", "DEFAULT_MAX_BYTES", "MAX_FILES"]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # one request's body
 MAX_FILES = 256  # images in one multipart request
@@ -79,9 +76,9 @@ def create_app(service: Service, max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
     return app
 
 
-def app_from_environment() -> FastAPI:
-    """The app of one worker process of ``lenet serve --workers N``, set up from ``$LENET_SERVE_SETTINGS``."""
-    settings = json.loads(os.environ[SETTINGS_VARIABLE])
+def app_from_settings(settings: dict[str, Any]) -> FastAPI:
+    """The app of one worker process of ``lenet serve --workers N``: checkpoint, preprocess, project, device,
+    max_bytes."""
     service = load_service(settings["checkpoint"], settings["preprocess"], settings["project"], settings["device"])
     return create_app(service, settings["max_bytes"])
 

@@ -9,19 +9,16 @@ could all land on one worker while the others idle (measured: 142 against 264 re
 from __future__ import annotations
 
 import errno
-import json
-import os
 import signal
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import LenetError, UsageError, from_os_error
 
-__all__ = ["listen", "serve", "SETTINGS_VARIABLE"]
+__all__ = ["listen", "serve"]
 
-SETTINGS_VARIABLE = "LENET_SERVE_SETTINGS"  # JSON: how each worker process sets itself up
 _UVICORN = {"log_level": "warning", "timeout_graceful_shutdown": 10}
 
 
@@ -56,19 +53,20 @@ def _listening_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def serve(app: Any, settings: dict[str, Any], sockets: list[socket.socket], access_log: bool = False) -> None:
+def serve(app: Any, sockets: list[socket.socket], build_app: Callable[[dict[str, Any]], Any],
+          settings: dict[str, Any], access_log: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, answering the requests in flight first.
 
     One socket: ``app`` in this process. Several: one worker process per socket, each building its
-    app from ``settings``. Stopping is how a server ends, so it returns normally (the CLI exits 0).
+    own app with ``build_app(settings)`` (a module-level function: it travels to the worker by name).
+    Stopping is how a server ends, so it returns normally (the CLI exits 0).
     """
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if len(sockets) == 1:
             _run_uvicorn(app, sockets[0], access_log)
         else:
-            os.environ[SETTINGS_VARIABLE] = json.dumps(settings)
-            _supervise(sockets, access_log)
+            _supervise(sockets, (build_app, settings, access_log))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -84,16 +82,15 @@ def _run_uvicorn(app: Any, sock: socket.socket, access_log: bool) -> None:
     uvicorn.Server(uvicorn.Config(app, access_log=access_log, **_UVICORN)).run(sockets=[sock])
 
 
-def _worker(sock: socket.socket, access_log: bool) -> None:
-    """One worker process: the app from $LENET_SERVE_SETTINGS, served on its own socket."""
-    from .app import app_from_environment
-
+def _worker(sock: socket.socket, build_app: Callable[[dict[str, Any]], Any], settings: dict[str, Any],
+            access_log: bool) -> None:
+    """One worker process: its own app, built from ``settings``, served on its own socket."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)  # uvicorn's own handlers take over while it runs
-    _run_uvicorn(app_from_environment(), sock, access_log)
+    _run_uvicorn(build_app(settings), sock, access_log)
 
 
-def _supervise(sockets: list[socket.socket], access_log: bool) -> None:
+def _supervise(sockets: list[socket.socket], worker_args: tuple[Any, ...]) -> None:
     """A worker process per socket until a signal; a worker that dies is replaced (at most once a second)."""
     import multiprocessing
 
@@ -103,7 +100,7 @@ def _supervise(sockets: list[socket.socket], access_log: bool) -> None:
         signal.signal(sig, lambda _signum, _frame: stop.set())
 
     def start(sock: socket.socket) -> Any:
-        process = context.Process(target=_worker, args=(sock, access_log), daemon=True)
+        process = context.Process(target=_worker, args=(sock, *worker_args), daemon=True)
         process.start()
         return process
 
