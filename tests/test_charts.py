@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from lenet_cli.cli.app import app
-from lenet_cli.evaluation import charts
+from lenet_cli.evaluation import curves, results
 
 
 def _history(epochs: int, val: bool = True) -> list[dict]:
@@ -27,18 +27,19 @@ def _history(epochs: int, val: bool = True) -> list[dict]:
 def figures(monkeypatch: pytest.MonkeyPatch) -> list:
     """The figures the charts would save, kept for a look at their axes (and still written)."""
     kept = []
-    real = charts._save
+    real = curves.save_figure
 
     def save(figure, path):
         kept.append(figure)
         real(figure, path)
 
-    monkeypatch.setattr(charts, "_save", save)
+    for module in (curves, results):
+        monkeypatch.setattr(module, "save_figure", save)
     return kept
 
 
 def test_curves_have_whole_epochs_a_percent_axis_up_to_100_and_the_best_epoch(tmp_path: Path, figures) -> None:
-    charts.draw_curves(_history(20), tmp_path / "curves.png", "exp: lenet5 on mnist")
+    curves.draw_curves(_history(20), tmp_path / "curves.png", "exp: lenet5 on mnist")
     loss_axes, acc_axes = figures[0].axes
     ticks = [t for t in acc_axes.get_xticks() if 1 <= t <= 20]
     assert ticks and all(float(t).is_integer() for t in ticks) and 20 in ticks  # the last epoch has its tick
@@ -52,14 +53,14 @@ def test_curves_have_whole_epochs_a_percent_axis_up_to_100_and_the_best_epoch(tm
 
 
 def test_the_best_epoch_is_validations_first_maximum_and_none_without_validation() -> None:
-    assert charts.best_epoch(_history(20)) == 7
-    assert charts.best_epoch(_history(5, val=False)) is None
+    assert curves.best_epoch(_history(20)) == 7
+    assert curves.best_epoch(_history(5, val=False)) is None
 
 
 def test_confusion_counts_every_cell_and_shows_a_few_errors_on_a_log_scale(tmp_path: Path, figures) -> None:
     matrix = np.diag([958, 1130, 1020]).tolist()
     matrix[0][1], matrix[2][0] = 9, 1
-    charts.draw_confusion_matrix(matrix, ["0", "1", "2"], tmp_path / "confusion.png")
+    results.draw_confusion_matrix(matrix, ["0", "1", "2"], tmp_path / "confusion.png")
     axes, bar = figures[0].axes
     assert {t.get_text() for t in axes.texts} == {"958", "1,130", "1,020", "9", "1"}  # zeros stay blank
     assert axes.get_xlabel() == "predicted class" and axes.get_ylabel() == "true class"

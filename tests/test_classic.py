@@ -142,7 +142,7 @@ def test_summary_paper_command(runner) -> None:
     assert [layer["layer"] for layer in data["paper"]["layers"]] == ["C1", "S2", "C3", "S4", "C5", "F6", "OUTPUT"]
     result = runner.invoke(app, ["summary", "--model", "lenet1", "--paper", "--json"])
     data = json.loads(result.stdout)
-    assert data["paper"]["approximate"] and abs(data["total_params"] - 2_600) < 200
+    assert data["paper"]["approximate"] and data["total_params"] == 2_678
     result = runner.invoke(app, ["summary", "--model", "lenet5", "--paper"])
     assert result.exit_code == 2 and "lenet5-classic" in result.stderr
     result = runner.invoke(app, ["summary", "--model", "lenet5-classic", "--paper", "--num-classes", "26"])

@@ -57,8 +57,7 @@ def eval_command(
 
 def _write_plots(result, directory: Path) -> None:
     """confusion.png and mistakes.png (the most confident mistakes first) in ``directory``."""
-    from ..evaluation.charts import draw_confusion_matrix
-    from ..evaluation.plots import draw_mistakes
+    from ..evaluation.results import draw_confusion_matrix, draw_mistakes
 
     try:
         directory.mkdir(parents=True, exist_ok=True)

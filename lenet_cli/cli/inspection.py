@@ -23,7 +23,7 @@ def inspect_command(
     device: DeviceOption = "auto",
 ) -> None:
     """Draw the input, every layer's feature maps and the output scores for one image."""
-    from ..evaluation.plots import draw_inspection
+    from ..evaluation.pictures import draw_inspection
     from ..inference.inspection import inspect_image
     from ..inference.loading import require_lenet_checkpoint, resolve_checkpoint
     from ..inference.torch_backend import TorchPredictor

@@ -123,26 +123,24 @@ def evaluate_checkpoint(
 def _scorer(path: Path, device: str) -> tuple[dict[str, Any], Callable[[torch.Tensor], torch.Tensor]]:
     """What the file says about its model (classes, normalisation, dataset) and a function from model input to scores.
 
-    A lenet checkpoint runs in PyTorch on ``device``; an export runs on its format's runtime, as its users run it.
+    The file is loaded as predict loads it: a lenet checkpoint runs in PyTorch on ``device``; an export runs on its
+    format's runtime, as its users run it.
     """
-    from ..checkpoint import build_model, load_checkpoint
-    from ..export import format_for_path
-    from ..device import resolve_device
+    from ..inference.loading import load_predictor
+    from ..inference.torch_backend import TorchPredictor
 
-    export_format = format_for_path(path)
-    if export_format is not None:
-        export_format.check_device(path, device)
-        loaded = export_format.load(path)
+    predictor = load_predictor(path, device=device)
+    if not isinstance(predictor, TorchPredictor):
+        run = predictor.loaded.run
 
         def run_export(x: torch.Tensor) -> torch.Tensor:
-            return torch.cat([torch.from_numpy(loaded.run(x[i : i + 1000].numpy())) for i in range(0, len(x), 1000)])
+            return torch.cat([torch.from_numpy(run(x[i : i + 1000].numpy())) for i in range(0, len(x), 1000)])
 
-        return loaded.metadata, run_export
-    checkpoint = load_checkpoint(path)
-    target = resolve_device(device)
-    model = build_model(checkpoint, path).to(target, memory_format=torch.channels_last)
+        return predictor.metadata, run_export
+    # whole splits run faster channels-last, the layout training evaluates in
+    model = predictor.model.to(memory_format=torch.channels_last)
 
     def run_model(x: torch.Tensor) -> torch.Tensor:
-        return predict_logits(model, x.to(target).contiguous(memory_format=torch.channels_last))
+        return predict_logits(model, x.to(predictor.device).contiguous(memory_format=torch.channels_last))
 
-    return checkpoint, run_model
+    return predictor.metadata, run_model

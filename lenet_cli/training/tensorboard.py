@@ -91,14 +91,14 @@ class TensorBoardLog:
 
 
 def _confusion_png(report: Any) -> bytes:
-    from ..evaluation.charts import draw_confusion_matrix
+    from ..evaluation.results import draw_confusion_matrix
 
     return _drawn(lambda path: draw_confusion_matrix(report.confusion, report.classes, path))
 
 
 def _mistakes_png(logits: torch.Tensor, labels: torch.Tensor, images: torch.Tensor, classes: list[str]) -> bytes:
     from ..evaluation.evaluate import confident_mistakes
-    from ..evaluation.plots import draw_mistakes
+    from ..evaluation.results import draw_mistakes
 
     found = confident_mistakes(logits.softmax(1), labels, images, classes)
     return _drawn(lambda path: draw_mistakes(found.images, found.true, found.predicted, found.confidence, path))

@@ -1,52 +1,17 @@
-"""Pictures drawn with Pillow, where images are the content: confident mistakes, a forward pass, preparation steps.
+"""What a model sees, drawn with Pillow where images are the content: a forward pass layer by layer, and the
+steps from a picture to the model's input.
 
-Charts (curves, the confusion matrix) are drawn with matplotlib in ``charts``."""
+``save_png`` (from ``_drawing``) writes any Pillow image the same way, through the one atomic writer."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write_bytes
+from ._drawing import save_png
 
-__all__ = ["draw_inspection", "draw_mistakes", "draw_preparation", "save_png"]
-
-
-def save_png(image, path: Path) -> None:
-    """A Pillow image as a PNG file, through the one atomic writer."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def draw_mistakes(images: np.ndarray, true: list[str], predicted: list[str], confidence: list[float],
-                  path: Path, columns: int = 8) -> None:
-    """``images``: uint8 N x C x H x W, each drawn 3x with 'true -> predicted (p)' under it."""
-    from PIL import Image, ImageDraw
-
-    count = len(images)
-    if count == 0:
-        image = Image.new("RGB", (320, 40), "white")
-        ImageDraw.Draw(image).text((10, 12), "no mistakes", fill="black")
-        save_png(image, path)
-        return
-    scale = 3
-    h, w = images.shape[2] * scale, images.shape[3] * scale
-    tile_w, tile_h = max(w, 96) + 8, h + 30
-    rows = (count + columns - 1) // columns
-    sheet = Image.new("RGB", (columns * tile_w, rows * tile_h), "white")
-    draw = ImageDraw.Draw(sheet)
-    for k in range(count):
-        picture = images[k].transpose(1, 2, 0)
-        mode = "L" if picture.shape[2] == 1 else "RGB"
-        tile = Image.fromarray(picture.squeeze(2) if mode == "L" else picture, mode).resize((w, h), Image.NEAREST)
-        x, y = (k % columns) * tile_w + 4, (k // columns) * tile_h + 2
-        sheet.paste(tile.convert("RGB"), (x, y))
-        draw.text((x, y + h + 2), f"{true[k][:6]}->{predicted[k][:6]}", fill=(180, 0, 0))
-        draw.text((x, y + h + 14), f"p={confidence[k]:.2f}", fill="black")
-    save_png(sheet, path)
+__all__ = ["draw_inspection", "draw_preparation", "save_png"]
 
 
 def _shade(values: np.ndarray) -> np.ndarray:

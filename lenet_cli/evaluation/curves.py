@@ -1,29 +1,18 @@
-"""Charts drawn with matplotlib: training curves, several runs compared, the confusion matrix.
+"""Training curves: one run's loss and accuracy per epoch (the best epoch marked), or several runs compared.
 
-matplotlib is imported inside the drawing functions (Agg canvas, no pyplot and its global
-state), so commands that draw nothing, ``--help`` and predict, never pay for the import.
-Sizes are for a slide: 100 dpi, text of 12 pt and more.
+Drawn with matplotlib in the slide style of ``_drawing``; matplotlib is imported only when a chart is drawn.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 import math
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
-import numpy as np
+from ._drawing import colormap, in_slide_style, new_figure, save_figure
 
-from ..files import atomic_write_bytes
+__all__ = ["best_epoch", "draw_curves", "draw_runs"]
 
-__all__ = ["best_epoch", "draw_curves", "draw_runs", "draw_confusion_matrix"]
-
-_STYLE = {
-    "font.size": 13, "axes.titlesize": 15, "axes.labelsize": 13, "legend.fontsize": 12,
-    "xtick.labelsize": 12, "ytick.labelsize": 12, "axes.grid": True, "grid.alpha": 0.35,
-    "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100, "savefig.dpi": 100,
-}
 # split -> (colour, line style); the same colours in every chart (matplotlib's default cycle)
 _SPLITS = {"train": ("#1f77b4", ":"), "val": ("#2ca02c", "-"), "test": ("#d62728", "--")}
 _SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
@@ -32,26 +21,13 @@ _LOSS_TITLES = {"cross-entropy": "loss (cross-entropy)", "eq9": "loss (the paper
                 "mse": "loss (the paper's eq. 8)", "loss": "loss"}
 
 
-def _in_slide_style(draw: Callable[..., None]) -> Callable[..., None]:
-    """Draw inside matplotlib's rc context of ``_STYLE`` (text sizes, grid), leaving global settings alone."""
-
-    @functools.wraps(draw)
-    def styled(*args: Any, **kwargs: Any) -> None:
-        import matplotlib
-
-        with matplotlib.rc_context(_STYLE):
-            draw(*args, **kwargs)
-
-    return styled
-
-
 def best_epoch(history: list[dict[str, Any]]) -> int | None:
     """The epoch validation chose (the first with the highest accuracy), or None without a validation split."""
     scored = [(row["val_acc"], -row["epoch"]) for row in history if _finite(row.get("val_acc"))]
     return -max(scored)[1] if scored else None
 
 
-@_in_slide_style
+@in_slide_style
 def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "", loss: str = "cross-entropy") -> None:
     """curves.png: loss and accuracy per epoch for train, validation and test; the best epoch marked.
 
@@ -59,7 +35,7 @@ def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "", loss
     """
     if not history:
         return
-    figure, (loss_axes, acc_axes) = _figure(ncols=2)
+    figure, (loss_axes, acc_axes) = new_figure(ncols=2)
     best = best_epoch(history)
     for split in _SPLITS:
         colour, _ = _SPLITS[split]
@@ -75,16 +51,16 @@ def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "", loss
                           bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})
     figure.legend(*acc_axes.get_legend_handles_labels(), loc="outside lower center", ncols=3)  # off the lines
     figure.suptitle(title or f"{len(history)} epoch{'s' if len(history) != 1 else ''}", fontsize=15)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-@_in_slide_style
+@in_slide_style
 def draw_runs(runs: Iterable[tuple[str, list[dict[str, Any]]]], path: Path, title: str = "",
               loss: str = "loss") -> None:
     """Several runs' curves on one chart, a colour per run; validation solid, test dashed, train dotted."""
     from matplotlib.lines import Line2D
 
-    figure, (loss_axes, acc_axes) = _figure(ncols=2)
+    figure, (loss_axes, acc_axes) = new_figure(ncols=2)
     histories, handles = [], []
     colours = _colours()
     for name, history in runs:
@@ -104,64 +80,7 @@ def draw_runs(runs: Iterable[tuple[str, list[dict[str, Any]]]], path: Path, titl
     acc_axes.legend(handles=handles, loc="lower right", title="run")
     loss_axes.legend(handles=styles, loc="upper right", title="split")
     figure.suptitle(title or f"{len(histories)} runs compared", fontsize=15)
-    _save(figure, path)
-
-
-@_in_slide_style
-def draw_confusion_matrix(confusion: list[list[int]], classes: list[str], path: Path, title: str = "") -> None:
-    """Counts in every cell; errors on a log colour scale (with its bar) so that a handful stands out.
-
-    Rows are the true classes, columns the predicted ones; the diagonal (right answers) is blue.
-    """
-    from matplotlib.colors import LogNorm
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
-
-    matrix = np.asarray(confusion, dtype=np.int64)
-    n = len(classes)
-    errors = matrix.copy()
-    np.fill_diagonal(errors, 0)
-    norm = LogNorm(vmin=1, vmax=max(2, int(errors.max())))
-    side = min(14.0, max(6.5, 0.42 * n + 3))
-    figure, axes = _figure(size=(side + 1.6, side))
-    reds, blues = _colormap("Reds"), _colormap("Blues")
-    colours = np.ones((n, n, 4))
-    wrong = errors > 0
-    colours[wrong] = reds(0.15 + 0.85 * norm(errors[wrong]))
-    diagonal = np.arange(n)
-    colours[diagonal, diagonal] = blues(0.55)
-    axes.imshow(colours, interpolation="nearest")
-    _label_cells(axes, matrix, colours, n)
-    axes.set_xticks(range(n), [c[:10] for c in classes], rotation=90 if n > 12 or max(map(len, classes)) > 3 else 0)
-    axes.set_yticks(range(n), [c[:14] for c in classes])
-    axes.set_xlabel("predicted class")
-    axes.set_ylabel("true class")
-    axes.grid(False)
-    axes.set_xticks(np.arange(-0.5, n, 1), minor=True)
-    axes.set_yticks(np.arange(-0.5, n, 1), minor=True)
-    axes.grid(which="minor", color="#dddddd", linewidth=0.8)
-    axes.tick_params(which="minor", length=0)
-    bar = figure.colorbar(ScalarMappable(norm=norm, cmap=reds), ax=axes, fraction=0.046, pad=0.03)
-    bar.set_label("wrong answers in the cell (log scale)")
-    steps = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000) if t <= norm.vmax]
-    bar.ax.yaxis.set_major_locator(FixedLocator(steps))  # counts, not 4 x 10^0
-    bar.ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    bar.ax.yaxis.set_minor_locator(NullLocator())
-    total, right = int(matrix.sum()), int(np.trace(matrix))
-    accuracy = right / total if total else float("nan")
-    axes.set_title(title or f"accuracy {accuracy:.2%}: {total - right:,} wrong of {total:,}")
-    _save(figure, path)
-
-
-def _label_cells(axes: Any, matrix: np.ndarray, colours: np.ndarray, n: int) -> None:
-    """Each non-zero count in its cell, white on dark cells; zeros left blank so the errors stand out."""
-    size = 12 if n <= 12 else 9 if n <= 26 else 6
-    for i in range(n):
-        for j in range(n):
-            if matrix[i, j]:
-                dark = colours[i, j, :3] @ np.array([0.299, 0.587, 0.114]) < 0.55
-                axes.text(j, i, f"{matrix[i, j]:,}", ha="center", va="center", fontsize=size,
-                          color="white" if dark else "black")
+    save_figure(figure, path)
 
 
 def _finish_axes(loss_axes: Any, acc_axes: Any, rows: list[dict[str, Any]], settled: list[dict[str, Any]],
@@ -226,27 +145,6 @@ def _finite(value: Any) -> bool:
 
 def _colours() -> Iterable[str]:
     """Distinct colours, one per run (tab10, then tab20's lighter half)."""
-    palette = [_colormap("tab10")(i) for i in range(10)] + [_colormap("tab20")(i) for i in range(1, 20, 2)]
+    palette = [colormap("tab10")(i) for i in range(10)] + [colormap("tab20")(i) for i in range(1, 20, 2)]
     while True:
         yield from palette
-
-
-def _colormap(name: str) -> Any:
-    from matplotlib import colormaps
-
-    return colormaps[name]
-
-
-def _figure(ncols: int = 1, size: tuple[float, float] | None = None) -> tuple[Any, Any]:
-    """A figure on an Agg canvas, and its axes (drawn inside ``_in_slide_style``)."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=size or (5.2 * ncols, 4.4), layout="constrained")  # 1040 px wide: a docs column, a slide
-    return figure, figure.subplots(1, ncols)
-
-
-def _save(figure: Any, path: Path) -> None:
-    """The figure as a PNG, through the one atomic writer."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(path, buffer.getvalue())
