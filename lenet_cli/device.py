@@ -24,8 +24,8 @@ def resolve_device(name: str) -> torch.device:
 def resolve_amp(amp: str, device: torch.device) -> str:
     """The precision a run trains in: ``auto`` is bf16 autocast where the hardware computes bf16 natively, else none.
 
-    Measured on a 2-core CPU with AVX-512 BF16 and AMX (bench/bench_train.py): bf16 autocast at
-    batch 256 trains 1.2-1.7x faster than batch 128 in fp32, with the same test accuracy. CPUs without native
+    Where the CPU computes bf16 natively, bf16 autocast trains faster at the same test accuracy
+    (docs/benchmarks.md, bench/bench_train.py). CPUs without native
     bf16 would emulate it, slower than fp32, so they stay in fp32; so do MPS and older GPUs.
     """
     if amp != "auto":

@@ -124,3 +124,21 @@ def test_console_script_and_module_entry_points() -> None:
         assert done.returncode == 2
         assert done.stderr.strip().startswith("error: Unknown model 'nope'")
         assert done.stdout == ""
+
+
+def test_predict_declares_its_options_once() -> None:
+    """The command's options are PredictOptions' fields with the same defaults; the quick path fills the same."""
+    import dataclasses
+    import inspect
+
+    from lenet_cli.cli.main import quick_predict_arguments
+    from lenet_cli.cli.predict import predict_command
+    from lenet_cli.cli.predict_run import PredictOptions
+
+    parameters = dict(inspect.signature(predict_command).parameters)
+    parameters.pop("inputs")
+    fields = {field.name: field.default for field in dataclasses.fields(PredictOptions)}
+    assert {name: p.default for name, p in parameters.items()} == fields
+    quick = quick_predict_arguments(["predict", "a.png", "--json", "-r", "-c", "m.onnx", "--csv"])
+    assert quick.pop("inputs") == ["a.png"]
+    assert PredictOptions(**quick) == PredictOptions(as_json=True, recursive=True, checkpoint="m.onnx", as_csv=True)

@@ -33,7 +33,10 @@ def test_bundled_model_picture_and_json(runner, three: Path, tmp_path: Path) -> 
     assert data["prediction"]["class_name"] == "3" and data["figure"] == str(figure)
     shapes = [layer["shape"] for layer in data["layers"]]
     assert shapes[:4] == [[6, 28, 28], [6, 14, 14], [16, 10, 10], [16, 5, 5]] and shapes[-1] == [10]
-    assert data["layers"][0]["kind"] == "Conv2d+ReLU" and data["layers"][0]["min"] >= 0.0
+    # C1's raw convolution maps, then S2: pooled, then squashed, as the paper's subsampling layer is
+    assert [layer["label"] for layer in data["layers"][:4]] == ["C1", "S2", "C3", "S4"]
+    assert data["layers"][0]["kind"] == "Conv2d" and data["layers"][1]["kind"] == "MaxPool2d+ReLU"
+    assert data["layers"][1]["min"] >= 0.0
     assert len(data["scores"]) == 10 and int(np.argmax(data["scores"])) == 3
     with Image.open(figure) as picture:
         assert picture.format == "PNG" and picture.width >= 640 and picture.height > 400

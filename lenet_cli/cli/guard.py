@@ -19,8 +19,10 @@ from typing import Any, Callable
 
 from ..errors import InternalError, Interrupted, LenetError, from_os_error
 
-__all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received"]
+__all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received", "exit_code_for_signal",
+           "StopRequest"]
 
+EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
 _SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by the handler, newest last
 
 
@@ -50,10 +52,51 @@ def guarded(invoke: Callable[[], Any], passthrough: tuple[type[BaseException], .
                             f"{_write_crash_report(exc)}") from None
 
 
+def exit_code_for_signal(signum: int | None) -> int:
+    """130 for Ctrl-C (and when no signal is known), 143 for SIGTERM."""
+    return EXIT_FOR_SIGNAL.get(signum, 130) if signum is not None else 130
+
+
 def interrupted() -> Interrupted:
     """The error of a command stopped by Ctrl-C (130) or SIGTERM (143)."""
-    terminated = bool(_SIGNALS_RECEIVED) and _SIGNALS_RECEIVED[-1] == signal.SIGTERM
-    return Interrupted("Interrupted; nothing was left half-written", 143 if terminated else 130)
+    newest = _SIGNALS_RECEIVED[-1] if _SIGNALS_RECEIVED else None
+    return Interrupted("Interrupted; nothing was left half-written", exit_code_for_signal(newest))
+
+
+class StopRequest:
+    """First SIGINT/SIGTERM: ask the work to stop after its step (``notice`` says so). Second: leave at once.
+
+    The work polls the request (``stop()`` is true once a signal came) and saves before it returns.
+    """
+
+    def __init__(self, notice: Callable[[], None] = lambda: None) -> None:
+        self.signum: int | None = None
+        self._notice = notice
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopRequest":
+        for sig in EXIT_FOR_SIGNAL:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.signum is not None:
+            _SIGNALS_RECEIVED.append(signum)
+            raise KeyboardInterrupt
+        self.signum = signum
+        self._notice()
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def exit_code(self) -> int:
+        """The documented exit code of the signal that asked to stop."""
+        return exit_code_for_signal(self.signum)
 
 
 def signal_received() -> bool:

@@ -35,9 +35,9 @@ def main() -> None:
         else:
             _run_quick_predict(quick)
     except KeyboardInterrupt:
-        # Raised after the guard had already answered the signal (seen once in CI, during an ONNX export:
-        # the exporter swallowed the first interrupt and the handler ran again while exiting). Uncaught,
-        # Python would end by SIGINT (exit -2); the documented answer is still 130 / 143, with one line.
+        # Raised after the guard had already answered the signal: a library that swallows the first interrupt
+        # (the ONNX exporter can) lets the handler run again while exiting. Uncaught, Python would end by
+        # SIGINT (exit -2); the documented answer is still 130 / 143, with one line.
         if not signal_received():
             raise
         raise SystemExit(interrupted().exit_code) from None
@@ -68,10 +68,11 @@ def quick_predict_arguments(args: list[str]) -> Optional[dict[str, Any]]:
 def _run_quick_predict(arguments: dict[str, Any]) -> None:
     """`lenet predict` without Typer: the same guard, the same one-line errors and exit codes."""
     from .console import print_error
-    from .predict_run import predict
+    from .predict_run import PredictOptions, predict
 
+    inputs = arguments.pop("inputs")
     try:
-        guarded(lambda: predict(**arguments))
+        guarded(lambda: predict(inputs, PredictOptions(**arguments)))
     except LenetError as exc:
         print_error(str(exc))
         raise SystemExit(exc.exit_code) from None

@@ -19,7 +19,7 @@ def plot_command(
     as_json: JsonOption = False,
 ) -> None:
     """Draw the loss and accuracy curves of one or more runs on one chart (read from each metrics.csv)."""
-    from ..evaluation.charts import draw_curves, draw_runs
+    from ..evaluation.curves import draw_curves, draw_runs
     from ..training.run_reader import read_metrics_csv, read_run_loss
 
     if out_path.suffix.lower() != ".png":

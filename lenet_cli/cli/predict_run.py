@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import glob
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -17,7 +18,7 @@ from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, fro
 from ..inference import TOPK
 from .console import new_table, out, print_error, print_json, print_note
 
-__all__ = ["predict", "expand_inputs"]
+__all__ = ["PredictOptions", "predict", "expand_inputs"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -42,27 +43,43 @@ def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Ite
             missing.append(item)
 
 
-def predict(inputs: Optional[list[str]], checkpoint: Optional[str] = None, number: bool = False, topk: int = TOPK,
-            as_json: bool = False, as_csv: bool = False, preprocess: Optional[str] = None,
-            save_preprocessed: Optional[Path] = None, recursive: bool = False, jobs: Optional[int] = None,
-            project: Path = Path("runs/train"), device: str = "auto") -> None:
-    """Predict the class of each input and print it; the arguments are predict_command's options."""
+@dataclass(frozen=True)
+class PredictOptions:
+    """`lenet predict`'s options, declared once: the command adds their help, the quick path fills them directly."""
+
+    checkpoint: Optional[str] = None
+    number: bool = False
+    topk: int = TOPK
+    as_json: bool = False
+    as_csv: bool = False
+    preprocess: Optional[str] = None
+    save_preprocessed: Optional[Path] = None
+    recursive: bool = False
+    jobs: Optional[int] = None
+    project: Path = Path("runs/train")
+    device: str = "auto"
+
+
+def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOptions()) -> None:
+    """Predict the class of each input and print it."""
     from ..inference.loading import load_predictor, resolve_for_prediction
     from ..inference.predictor import Unreadable
 
+    o = options
+
     if not inputs:
         raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
-    if as_json and as_csv:
+    if o.as_json and o.as_csv:
         raise UsageError("Choose one of --json and --csv")
-    predictor = load_predictor(resolve_for_prediction(checkpoint, project, device), preprocess, device)
-    saver = PreprocessedSaver(save_preprocessed) if save_preprocessed is not None else None
+    predictor = load_predictor(resolve_for_prediction(o.checkpoint, o.project, o.device), o.preprocess, o.device)
+    saver = PreprocessedSaver(o.save_preprocessed) if o.save_preprocessed is not None else None
     missing: list[str] = []
-    paths = expand_inputs(list(inputs), recursive, missing)
-    report = Report(as_json, as_csv, number)
-    if number:
+    paths = expand_inputs(list(inputs), o.recursive, missing)
+    report = Report(o.as_json, o.as_csv, o.number)
+    if o.number:
         results = predictor.read_numbers(paths, on_prepared=saver)
     else:
-        results = predictor.predict_paths(paths, topk, on_prepared=_noticing_rows(saver), jobs=jobs,
+        results = predictor.predict_paths(paths, o.topk, on_prepared=_noticing_rows(saver), jobs=o.jobs,
                                           stages_needed=None if saver else ("glyphs",))
     bad = 0
     for item in results:
@@ -138,7 +155,7 @@ class PreprocessedSaver:
     def __call__(self, index: int, path: Path, image, stages: dict) -> None:
         from PIL import Image
 
-        from ..evaluation.plots import draw_preparation, save_png
+        from ..evaluation.pictures import draw_preparation, save_png
 
         stem = f"{index:05d}-{path.stem}"
         inputs = {f"{stem}-{k + 1}.png": digit for k, digit in enumerate(stages["digits"])} if "digits" in stages \

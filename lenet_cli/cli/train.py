@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -14,41 +13,17 @@ from ..errors import Interrupted, QualityGateFailed, UsageError
 from ..models import get_model_spec
 from ..training.config import CHOICES, TrainConfig, load_toml, to_toml
 from ..training.distributed import is_main_process
+from .guard import StopRequest
 from .console import err, new_table, out, print_json, print_note
 from .options import (DataDirOption, DeviceOption, ModelOption, OfflineOption, argv_without, complete_datasets,
                       given_on_command_line, one_of)
 
 
 _DEFAULT = TrainConfig()  # the CLI shows and uses the config's own defaults
-_EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-class StopRequest:
-    """First SIGINT/SIGTERM: finish the step and save. Second: leave at once (atomic writes keep files whole)."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> "StopRequest":
-        for sig in _EXIT_FOR_SIGNAL:
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        if self.signum is not None:
-            raise KeyboardInterrupt
-        self.signum = signum
-        if is_main_process():  # in a distributed run, rank 0 speaks for all
-            err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)",
-                        markup=False, highlight=False)
-
-    def __call__(self) -> bool:
-        return self.signum is not None
+def _stopping_notice() -> None:
+    if is_main_process():  # in a distributed run, rank 0 speaks for all
+        err().print("stopping after this step and saving last.pt (press Ctrl-C again to quit at once)",
+                    markup=False, highlight=False)
 
 
 # The closed sets of values, as types: the parser checks them and the shell completes them.
@@ -111,7 +86,7 @@ def train_command(
     from .progress import TrainProgress  # rich.progress: only training draws it
 
     progress = TrainProgress(enabled=not quiet and is_main_process())
-    with StopRequest() as stop, progress:
+    with StopRequest(_stopping_notice) as stop, progress:
         try:
             result = train(cfg, on_event=progress.handle, should_stop=stop, resume=resume, explicit=explicit)
         except KeyboardInterrupt:
@@ -123,7 +98,7 @@ def train_command(
     if result.status == "interrupted":  # a stop the user asked for: information, then exit 130 / 143
         print_note(f"stopped on request; resumable checkpoint saved: {result.last_checkpoint} "
                    f"(continue with: lenet train --resume {result.last_checkpoint})")
-        raise typer.Exit(_EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130))
+        raise typer.Exit(stop.exit_code)
     if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
         measured = "unknown" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
         raise QualityGateFailed(f"Test accuracy {measured} (last epoch, last.pt) is below --fail-under {cfg.fail_under}")

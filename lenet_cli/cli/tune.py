@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from ..errors import Interrupted
 from ..training.config import TrainConfig
 from .console import err, new_table, out, print_json, print_note
 from .options import DataDirOption, JsonOption, ModelOption, OfflineOption, argv_without, complete_datasets
-from .train import _EXIT_FOR_SIGNAL, StopRequest
+from .guard import StopRequest
 
 _DEFAULT = TrainConfig()
 
@@ -55,12 +54,12 @@ def tune_command(
     base = TrainConfig(dataset=dataset, model=model, epochs=epochs, data_dir=str(data_dir) if data_dir else None,
                        offline=True if offline else None, threads=threads, project=str(project))
     base.validate()
-    with StopRequest() as stop:
+    with StopRequest(_stopping_notice) as stop:
         try:
             result = tune(base, study_name=study, storage=storage, trials=trials, space=search, should_stop=stop,
                           on_trial=_reporter())
         except Interrupted as exc:
-            exc.exit_code = _EXIT_FOR_SIGNAL.get(stop.signum or signal.SIGINT, 130)
+            exc.exit_code = stop.exit_code
             raise
         except KeyboardInterrupt:
             raise Interrupted("Stopped at once; the trial under way is marked failed") from None
@@ -68,6 +67,12 @@ def tune_command(
         print_json(result.to_dict())
     else:
         _print_result(result)
+    if stop():  # asked to stop between trials, or before the first: the study is saved, and the answer is 130/143
+        raise Interrupted("Stopped on request; the study keeps every finished trial", stop.exit_code)
+
+
+def _stopping_notice() -> None:
+    err().print("stopping after this trial (press Ctrl-C again to quit at once)", markup=False, highlight=False)
 
 
 def _workers(jobs: int) -> int:

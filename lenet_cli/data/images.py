@@ -25,7 +25,7 @@ def open_image(path: Path, data: bytes | None = None, reduce_to: int | None = No
 
     ``reduce_to``: the caller shrinks the picture to this many pixels a side anyway, so a JPEG that is
     at least twice as large is decoded at 1/2, 1/4 or 1/8 of its size, still at least ``reduce_to``
-    a side (DCT scaling, as Pillow's ``thumbnail`` does): a 12-megapixel photo decodes 15x faster.
+    a side (DCT scaling, as Pillow's ``thumbnail`` does): large photos decode many times faster.
     """
     import io
 

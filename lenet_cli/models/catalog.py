@@ -6,9 +6,12 @@ from .registry import ModelSpec, PaperFigures, register_model
 
 # The paper's names for the layers of the LeNet-5 built from nn.Sequential blocks (lenet5.LeNet5):
 # convolutions C1, C3; subsampling S2, S4; C5 (120 units: a 5x5 convolution over 5x5 maps, a linear layer
-# here); F6; the output layer. The activation after a layer is drawn with it.
-_SEQUENTIAL_LENET5 = (("features.0", "C1"), ("features.2", "S2"), ("features.3", "C3"), ("features.5", "S4"),
-                      ("classifier.0", "C5"), ("classifier.2", "F6"), ("classifier.4", "OUTPUT"))
+# here); F6; the output layer. The activation after a layer is drawn with it: lenet5 pools, then squashes, as
+# the paper's subsampling layers do; lenet5-d2l squashes, then pools, so its pooling layers come one place later.
+_LENET5 = (("features.0", "C1"), ("features.1", "S2"), ("features.3", "C3"), ("features.4", "S4"),
+           ("classifier.0", "C5"), ("classifier.2", "F6"), ("classifier.4", "OUTPUT"))
+_D2L_LENET5 = (("features.0", "C1"), ("features.2", "S2"), ("features.3", "C3"), ("features.5", "S4"),
+               ("classifier.0", "C5"), ("classifier.2", "F6"), ("classifier.4", "OUTPUT"))
 # lenet5-avgpool has no activation after its convolutions, so its pooling layers come one place earlier.
 _AVGPOOL_LENET5 = (("features.0", "C1"), ("features.1", "S2"), ("features.2", "C3"), ("features.3", "S4"),
                    ("classifier.0", "C5"), ("classifier.2", "F6"), ("classifier.4", "OUTPUT"))
@@ -24,7 +27,7 @@ register_model(
         description="Modern LeNet-5: ReLU, max-pooling, 32x32 input (28x28 images padded by 2)",
         origin="LeCun et al. 1998, modernised as in most PyTorch tutorials",
         num_params=61_706,
-        layer_labels=_SEQUENTIAL_LENET5,
+        layer_labels=_LENET5,
     )
 )
 register_model(
@@ -36,7 +39,7 @@ register_model(
         description="Textbook LeNet-5: sigmoid, average pooling, padded first conv on 28x28",
         origin="Zhang et al., Dive into Deep Learning, section 7.6 (LeNet)",
         num_params=61_706,
-        layer_labels=_SEQUENTIAL_LENET5,
+        layer_labels=_D2L_LENET5,
     )
 )
 register_model(

@@ -365,8 +365,8 @@ def _noise_floor(distance: np.ndarray) -> float:
     return middle + 3.0 * 1.4826 * median(np.abs(sample - middle)) + 2.0
 
 
-# np.median and np.percentile check their input for masked arrays, which imports numpy.ma: 6-13 ms of a
-# one-picture `lenet predict`'s start-up. These two compute the same statistics from np.partition.
+# np.median and np.percentile check their input for masked arrays, which imports numpy.ma, a noticeable part of
+# a one-picture `lenet predict`'s start-up. These two compute the same statistics from np.partition.
 
 def median(values: Any) -> float:
     """``np.median`` of values without NaN: the same number."""

@@ -57,8 +57,8 @@ def create_app(service: Service, max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
     def model() -> dict[str, Any]:
         return service.model_card()
 
-    # Reading images is Python and NumPy holding the GIL: threads would only queue for it (a thread pool
-    # measured 66 requests/s where this, in the event loop, does 145). More cores: --workers.
+    # Reading images is Python and NumPy holding the GIL: threads would only queue for it, and a thread pool
+    # answered fewer requests than the event loop does (docs/benchmarks.md). More cores: --workers.
     @app.post("/predict", summary="Classes of one or more images (multipart files or one raw image body)",
               response_class=JSONResponse)
     async def predict(request: Request, number: bool = False, topk: int = 3) -> JSONResponse:

@@ -3,7 +3,7 @@
 Several workers each get a socket of their own on the same port (SO_REUSEPORT), so the
 kernel spreads connections across them. With one shared socket, asyncio's accept loop
 lets whichever worker wakes first take every waiting connection: 32 keep-alive clients
-could all land on one worker while the others idle (measured: 142 against 264 requests/s).
+could all land on one worker while the others idle (docs/benchmarks.md has the measurement).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _listening_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP named, not left 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say TCP,
-        # and with Nagle on every answer waited 40 ms for the client's delayed ACK.
+        # and with Nagle on every answer waited for the client's delayed ACK.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if reuse_port:

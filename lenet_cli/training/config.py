@@ -37,16 +37,16 @@ class TrainConfig:
     data_dir: str | None = None  # looked at first for dataset files
     offline: bool | None = None  # never download (None: $LENET_OFFLINE decides)
     model: str = "lenet5"  # a name from `lenet models`
-    epochs: int = 3  # the default recipe reaches >= 99.0 % on MNIST in 3 epochs
-    batch_size: int = 256  # images per optimisation step (256 with bf16: 1.2-1.7x the images/s of 128 in fp32)
+    epochs: int = 3  # enough for the default recipe to pass 99 % on MNIST (docs/benchmarks.md)
+    batch_size: int = 256  # images per optimisation step (large enough to keep bf16 and a 2-core CPU busy)
     lr: float = 0.02  # peak learning rate (one-cycle's maximum; 0.02 suits batch 256)
     optimizer: str = "adamw"  # sgd | adam | adamw
     momentum: float = 0.9  # SGD momentum (ignored by Adam)
-    weight_decay: float = 0.05  # L2 penalty (decoupled for adamw); with smoothing, 99.49 % vs 99.15 % at 20 epochs
+    weight_decay: float = 0.05  # L2 penalty (decoupled for adamw); with smoothing, it keeps long runs improving
     scheduler: str = "onecycle"  # onecycle | cosine | step | none
     loss: str = "auto"  # auto (the model's own) | cross-entropy | eq9 | mse (the last two: RBF outputs only)
     label_smoothing: float = 0.1  # cross-entropy label smoothing (curbs over-confidence on long runs)
-    # none | shift (moves of up to 2 px: 20 epochs 99.50 % vs 99.36 % on MNIST, 3 epochs unchanged) | affine (the
+    # none | shift (moves of up to 2 px: helps long runs, costs short ones nothing) | affine (the
     # paper's random distortions) | writing (affine, elastic, thickness, blur)
     augment: str = "shift"
     val_split: float = 1 / 12  # fraction of train held out (per class) to choose best.pt and stop early; 5,000 for MNIST
@@ -55,7 +55,7 @@ class TrainConfig:
     deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
     device: str = "auto"  # auto | cpu | cuda | mps
     amp: str = "auto"  # auto (bf16 where the hardware has it) | none | bf16 | fp16 (CUDA only, with a gradient scaler)
-    compile: bool = False  # torch.compile the model (pays off on GPUs; on CPU compiling costs ~45 s)
+    compile: bool = False  # torch.compile the model (pays off on GPUs; on CPU compiling costs more than it saves)
     threads: int | None = None  # CPU threads (None: all cores)
     project: str = "runs/train"  # parent of run directories
     name: str | None = None  # run directory name (None: exp, exp2, ...)

@@ -112,7 +112,7 @@ def write_metrics_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def versions() -> dict[str, str]:
-    """The versions a run depends on, for the record (torchvision's from its metadata: importing it takes 0.2 s)."""
+    """The versions a run depends on, for the record (torchvision's from its metadata: importing it is slow)."""
     from importlib import metadata
 
     import torch

@@ -11,6 +11,7 @@ stop through ``should_stop()``, checked after every step.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import secrets
 import time
@@ -27,7 +28,7 @@ from ..data import get_dataset
 from ..device import resolve_amp, resolve_device
 from ..data.preprocess import Normalization, normalise, padded_uint8, to_model_input
 from ..errors import DataFormatError, LenetError, TrainingDiverged, UsageError
-from ..evaluation.charts import draw_curves
+from ..evaluation.curves import draw_curves
 from ..evaluation.evaluate import evaluate_sums
 from ..models import get_model, get_model_spec
 from .sampling import epoch_permutation, split_validation, steps_per_epoch
@@ -47,7 +48,7 @@ RESUMABLE_OVERRIDES = ("epochs", "patience", "fail_under", "device", "threads", 
                        "log")
 # What a checkpoint needs, beyond the model, to continue training exactly.
 RESUME_KEYS = ("config", "optimizer", "scheduler", "position", "rng", "best", "history")
-# channels_last: measured 1.3-1.6x faster for these small convolutions on CPU (bench/bench_train.py).
+# channels_last: faster for these small convolutions on CPU (docs/benchmarks.md, bench/bench_train.py).
 LAYOUT = torch.channels_last
 
 
@@ -110,7 +111,8 @@ class Splits:
 
 @dataclass
 class Run:
-    """What stays fixed while training: data, model, optimizer, and where the records go."""
+    """What a run works with: data, model, optimizer and schedule, fixed once set up; then, set as the run
+    proceeds, where the records go, the wrapped model, the clocks, and whether last.pt exists."""
 
     config: TrainConfig
     device: torch.device
@@ -155,8 +157,11 @@ def train(
     resume: Path | None = None,
     explicit: set[str] | None = None,
 ) -> TrainResult:
-    """Train per ``config`` (or continue ``resume``), writing a run directory. See docs/training.md."""
-    config, checkpoint = _resolve_resume(config, resume, explicit or set())
+    """Train per ``config`` (or continue ``resume``), writing a run directory. See docs/training.md.
+
+    ``config`` is left as it is: the run works on a copy (the seed it draws, a resume's saved options).
+    """
+    config, checkpoint = _resolve_resume(dataclasses.replace(config), resume, explicit or set())
     config.validate()
     if config.log == "tensorboard":
         require_tensorboard()  # exit 1, naming the install command, before any data is loaded
