@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import DataFormatError, InputNotFound, LenetError, from_os_error
-from .files import atomic_write_bytes, sha256_bytes
+from .files import atomic_write_bytes, note_input, sha256_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -48,12 +48,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputNotFound(f"Checkpoint {path} not found")
+    note_input(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights only load failed" not in str(exc).lower():
             raise DataFormatError(f"{path}: not a readable checkpoint ({_first_line(exc)})") from None
-        raise LenetError(
+        raise DataFormatError(
             f"{path}: refused to load; it holds objects that only a full unpickle could create, and that can "
             "run code. lenet loads checkpoints with weights_only=True only"
         ) from None
@@ -61,7 +62,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise DataFormatError(f"{path}: not a readable checkpoint ({_first_line(exc)})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = f"a dict with keys {sorted(map(str, data))[:8]}" if isinstance(data, dict) else type(data).__name__
-        raise LenetError(f"{path}: not a lenet checkpoint (found {found})")
+        raise DataFormatError(f"{path}: not a lenet checkpoint (found {found})")
     _check_schema(data, path)
     return data
 

@@ -2,24 +2,79 @@
 
 Every file the tool writes goes through ``atomic_write_bytes``: a temp file beside the
 target, fsync, then ``os.replace``, so a reader never sees half a file and a failure
-leaves the old one. Nothing here imports torch.
+leaves the old one. Within a command (``input_scope``), every file a reader notes as an
+input (``note_input``) is safe from that command's outputs: the writer refuses to replace
+it (exit 2), whatever name reaches it (a link, ``./``, another spelling). Nothing here
+imports torch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
+import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from .errors import from_os_error
+from .errors import UsageError, from_os_error
 
 __all__ = [
     "atomic_write_bytes", "write_text", "write_json", "json_text", "temp_file_beside", "remove_stale_temp_files",
-    "sha256_bytes", "sha256_file",
+    "sha256_bytes", "sha256_file", "temp_beside", "input_scope", "note_input", "forget_input",
 ]
+
+# The inputs of the commands under way, innermost last: (device, inode) of each file, so any name of it matches.
+_INPUT_SCOPES: list[set[tuple[int, int]]] = []
+
+
+@contextlib.contextmanager
+def input_scope() -> Iterator[None]:
+    """One command: the files it reads (``note_input``) cannot be replaced by what it writes."""
+    _INPUT_SCOPES.append(set())
+    try:
+        yield
+    finally:
+        _INPUT_SCOPES.pop()
+
+
+def _identity(path: str | Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):  # missing, unreadable, or a name no file can have
+        return None
+    return status.st_dev, status.st_ino
+
+
+def note_input(path: str | Path) -> None:
+    """Mark ``path`` as an input of the command under way (outside a command, nothing to protect)."""
+    if _INPUT_SCOPES and (identity := _identity(path)) is not None:
+        _INPUT_SCOPES[-1].add(identity)
+
+
+def forget_input(path: str | Path) -> None:
+    """An input the command is meant to replace after all: a resumed run continues its own last.pt."""
+    if _INPUT_SCOPES and (identity := _identity(path)) is not None:
+        _INPUT_SCOPES[-1].discard(identity)
+
+
+def _refuse_to_replace_an_input(path: Path) -> None:
+    if _INPUT_SCOPES and _INPUT_SCOPES[-1] and _identity(path) in _INPUT_SCOPES[-1]:
+        raise UsageError(f"{path} is an input of this command; refusing to write over it (choose another output)")
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait (pending, not lost) while a temp file is created and handed to its cleanup."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def temp_file_beside(path: Path) -> tuple[int, str]:
@@ -61,22 +116,34 @@ def remove_stale_temp_files(directory: Path, targets: set[str] | None = None) ->
     return removed
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write via a temp file in the same directory, fsync, then os.replace: never a half file."""
+@contextlib.contextmanager
+def temp_beside(path: Path) -> Iterator[Path]:
+    """An empty temp file beside ``path`` for the caller to fill and ``os.replace`` onto it; gone at the end.
+
+    Refuses (exit 2) when ``path`` is an input of the command under way, before anything is written.
+    """
     path = Path(path)
-    fd, tmp_name = temp_file_beside(path)
+    _refuse_to_replace_an_input(path)
+    tmp = None
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with _signals_held():  # a signal between mkstemp and this try would leave the temp file behind
+            fd, name = temp_file_beside(path)
+            os.close(fd)
+            tmp = Path(name)
+        yield tmp
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write via a temp file in the same directory, fsync, then os.replace: never a half file, never over an input."""
+    with temp_beside(path) as tmp:
+        with open(tmp, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        raise
+        os.replace(tmp, path)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -94,7 +94,7 @@ def test_not_a_lenet_checkpoint_and_missing_file(runner, tmp_path: Path) -> None
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(3)}, other)
     result = runner.invoke(app, ["eval", "-c", str(other)])
-    assert result.exit_code == 1 and "not a lenet checkpoint" in result.stderr
+    assert result.exit_code == 65 and "not a lenet checkpoint" in result.stderr
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"this is not a checkpoint")
     assert runner.invoke(app, ["eval", "-c", str(garbage)]).exit_code == 65

@@ -155,7 +155,7 @@ def test_bad_inputs(runner, tmp_path: Path) -> None:
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(2)}, foreign)
     code, _, stderr = _export(runner, "-f", "onnx", "-c", str(foreign))
-    assert code == 1 and "not a lenet checkpoint (found a dict with keys ['weights'])" in stderr
+    assert code == 65 and "not a lenet checkpoint (found a dict with keys ['weights'])" in stderr
     code, _, stderr = _export(runner, "-f", "onnx", "-c", str(tmp_path / "missing.pt"))
     assert code == 66
     code, _, stderr = _export(runner, "-f", "safetensors", "-o", str(tmp_path / "no" / "such" / "m.safetensors"))

@@ -224,10 +224,10 @@ def test_crafted_pickle_checkpoint_is_refused(runner, tmp_path: Path, digits) ->
     torch.save({"format": "lenet-checkpoint", "payload": _Payload(str(sentinel))}, evil)
     Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "x.png")
     result = runner.invoke(app, ["predict", str(tmp_path / "x.png"), "--checkpoint", str(evil)])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 65, result.output
     assert "weights_only" in result.stderr and "Traceback" not in result.output
     assert not sentinel.exists()
-    assert runner.invoke(app, ["eval", "--checkpoint", str(evil)]).exit_code == 1
+    assert runner.invoke(app, ["eval", "--checkpoint", str(evil)]).exit_code == 65
     assert not sentinel.exists()
 
 
@@ -340,3 +340,134 @@ def test_the_quick_path_leaves_quietly_when_the_reader_goes_away(tmp_path: Path,
     done = _quick("predict", str(tmp_path), "--json", stdout=write, stderr=subprocess.PIPE)
     os.close(write)
     assert done.returncode == 1 and "Traceback" not in done.stderr and "error" not in done.stderr
+
+
+# --- hostile inputs: odd names, odd folders, odd pictures, Ctrl-C ---------------------------------------
+
+def test_paths_on_stdin_are_bytes_and_any_file_name_works(runner, tmp_path: Path, digits) -> None:
+    latin1 = tmp_path / os.fsdecode(b"caf\xe9.png")  # a name that is not UTF-8, as old cameras write them
+    Image.fromarray(_paper_digit(digits[0][0])).save(latin1)
+    garbage = np.random.default_rng(5).bytes(300).replace(b"\n", b"") + b"\x00"  # undecodable, with NULs
+    names = [os.fsencode(latin1), garbage, os.fsencode(tmp_path) + b"/a\x00b.png", b"\xff\xfe"]
+    result = runner.invoke(app, ["predict", "-", "--json"], input=b"\n".join(names) + b"\n")
+    assert result.exit_code == 66, result.output
+    assert [json.loads(line)["path"] for line in result.stdout.splitlines()] == [str(latin1)]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines), result.stderr
+    assert sum("no such file" in line for line in lines) == 3 and "Traceback" not in result.stderr
+    assert "\\x00b.png" in lines[1] and "\0" not in result.stderr  # shown escaped, never raw
+
+
+def test_a_name_over_255_bytes_is_not_found(runner, tmp_path: Path, digits) -> None:
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "ok.png")
+    too_long = [str(tmp_path / ("x" * 300 + ".png")), str(tmp_path / ("d" * 300) / "a.png")]
+    code, rows, stderr = _predict_json(runner, str(tmp_path / "ok.png"), *too_long)
+    assert code == 66 and len(rows) == 1, stderr
+    assert stderr.count("no such file") == 2 and "Traceback" not in stderr
+    code, rows, stderr = _predict_json(runner, "-", input="\n".join(too_long) + "\n")
+    assert code == 66 and stderr.count("no such file") == 2, stderr
+
+
+def test_a_folder_without_pictures_is_not_found_and_says_what_was_looked_for(runner, tmp_path: Path, digits) -> None:
+    empty = tmp_path / "photos"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a picture")
+    code, rows, stderr = _predict_json(runner, str(empty))
+    assert code == 66 and rows == [], stderr
+    first = stderr.splitlines()[0]
+    assert first.startswith(f"error: {empty}: no image files (") and ".png, .jpg" in first and ".webp" in first
+    assert "add -r" not in first  # no subfolder: -r would not help
+    (empty / "sub").mkdir()
+    Image.fromarray(_paper_digit(digits[0][0])).save(empty / "sub" / "a.png")
+    code, _, stderr = _predict_json(runner, str(empty))
+    assert code == 66 and "add -r to look in subfolders" in stderr.splitlines()[0], stderr
+    code, rows, stderr = _predict_json(runner, str(empty), "-r")
+    assert code == 0 and [Path(r["path"]).name for r in rows] == ["a.png"], stderr
+    (empty / "sub" / "a.png").unlink()
+    code, _, stderr = _predict_json(runner, str(empty), "-r")
+    assert code == 66 and "in this folder or its subfolders" in stderr and "add -r" not in stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no directory can be made")
+def test_save_preprocessed_where_no_folder_can_be_made_is_cannot_create_output(runner, tmp_path: Path, digits) -> None:
+    Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / "in.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "in.png"), "--save-preprocessed", "/proc/lenet-seen"])
+    assert result.exit_code == 73, result.output
+    assert result.stderr.startswith("error: Cannot create /proc/lenet-seen") and result.stderr.count("\n") == 1
+
+
+def test_control_characters_in_names_are_shown_escaped_never_obeyed(runner, tmp_path: Path, digits) -> None:
+    forged, clear = "a\nerror: forged.png", "\x1b[2J\x1b[31mred.png"
+    for name in (forged, clear):
+        Image.fromarray(_paper_digit(digits[0][0])).save(tmp_path / name)
+    (tmp_path / "b\nerror: forged too.png").write_bytes(b"not a picture")
+    missing = str(tmp_path / "gone\x1b]0;title\x07.png")
+    result = runner.invoke(app, ["predict", str(tmp_path), missing])
+    assert result.exit_code == 66, result.output
+    for stream in (result.stdout, result.stderr):
+        assert "\x1b" not in stream and "\x07" not in stream
+        assert not [line for line in stream.splitlines() if line.lstrip("│┃ ").startswith("error: forged")], stream
+    assert "a\\nerror: forged.png" in result.stdout and "\\e[2J\\e[31mred.png" in result.stdout
+    errors = result.stderr.splitlines()
+    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors), result.stderr
+    assert "b\\nerror: forged too.png" in errors[0] and "gone\\e]0;title\\a.png" in errors[1]
+    code, rows, _ = _predict_json(runner, str(tmp_path))  # JSON is data: the names exactly as they are
+    assert code == 65 and sorted(Path(r["path"]).name for r in rows) == sorted([clear, forged])
+
+
+def test_safe_text_escapes_every_control_character_and_keeps_the_rest() -> None:
+    from lenet_cli.cli.console import safe_text
+
+    assert safe_text("a\tb\r\n\x1b[0m\x00\x7f\x9b" + os.fsdecode(b"\xe9")) == "a\\tb\\r\\n\\e[0m\\x00\\x7f\\x9b\\xe9"
+    assert safe_text("été/[bold]x[/] 数字 \\ ok.png") == "été/[bold]x[/] 数字 \\ ok.png"
+
+
+def _lenet(*args: str) -> subprocess.CompletedProcess:
+    """`lenet ARGS` in a fresh process: warnings reach its real stderr, as a user would see them."""
+    return subprocess.run([sys.executable, "-m", "lenet_cli", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_odd_pictures_are_read_without_warnings(tmp_path: Path, digits) -> None:
+    seven = Image.fromarray(_paper_digit(digits[0][0]))
+    seven.save(tmp_path / "corrupt-exif.jpg", exif=b"Exif\x00\x00II*\x00\x08\x00\x00\x00\xff\xff\x01\x02")
+    unpackable = (b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x02"
+                  b"\x01\x29\x00\x02\x00\x00\x00\x04cam\x00"  # PageNumber, a pair of numbers, written as text
+                  b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00")  # orientation 6
+    seven.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "damaged-exif-sideways.jpg", exif=unpackable)
+    ink = np.asarray(seven, np.float32) / 255
+    ink[:4, :4], ink[-4:, -4:], ink[:4, -4:] = np.nan, np.inf, -np.inf  # a float TIFF with pixels no byte can hold
+    Image.fromarray(ink, "F").save(tmp_path / "float-nan.tif")
+    Image.fromarray(np.full((30, 30), np.nan, np.float32), "F").save(tmp_path / "all-nan.tif")
+    done = _lenet("predict", str(tmp_path), "--json")
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    rows = {Path(r["path"]).name: r for r in map(json.loads, done.stdout.splitlines())}
+    assert sorted(rows) == ["all-nan.tif", "corrupt-exif.jpg", "damaged-exif-sideways.jpg", "float-nan.tif"]
+    assert [rows[name]["class_name"] for name in ("corrupt-exif.jpg", "damaged-exif-sideways.jpg", "float-nan.tif")] \
+        == ["7"] * 3  # read, and the sideways one still turned upright
+
+
+def test_ctrl_c_while_workers_prepare_pictures_is_130_and_one_line_every_time(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    rng = np.random.default_rng(0)
+    for k in range(600):
+        picture = np.full((64, 64), 255, np.uint8)
+        picture[10:54, 28:36] = rng.integers(0, 60, (44, 8))
+        Image.fromarray(picture).save(tmp_path / f"{k:04d}.png")
+    for attempt in range(5):
+        proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", "predict", str(tmp_path), "--json", "-j", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                                start_new_session=True)  # its own process group, as a terminal's foreground job
+        try:
+            first = proc.stdout.readline()  # the workers have prepared a batch and keep preparing
+            time.sleep(0.05 * attempt)  # each attempt catches the workers at another point
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: every process of the group gets it
+            _, stderr = proc.communicate(timeout=15)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+        assert first.startswith("{"), stderr
+        assert proc.returncode == 130, (attempt, proc.returncode, stderr)
+        assert stderr == "error: Interrupted; nothing was left half-written\n", (attempt, stderr)

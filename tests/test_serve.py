@@ -181,6 +181,28 @@ def test_a_client_that_sends_a_too_large_body_to_the_end_still_reads_the_413(ser
     assert call(server.url + "healthz")[0] == 200
 
 
+def test_a_client_that_leaves_mid_upload_is_not_an_internal_error() -> None:
+    """A client that closes its connection half-way through a body (a closed tab, a lost phone signal) is
+    nobody's bug: no "internal error" line, no traceback, and the server keeps answering."""
+    import time
+    from urllib.parse import urlsplit
+
+    running = Server()
+    try:
+        where = urlsplit(running.url)
+        for route in ("predict", "inspect"):
+            with socket.create_connection((where.hostname, where.port), timeout=30) as client:
+                client.sendall(f"POST /{route} HTTP/1.1\r\nHost: {where.netloc}\r\nContent-Type: image/png\r\n"
+                               "Content-Length: 500000\r\n\r\n".encode() + b"\x89PNG" + b"x" * 20000)
+                time.sleep(0.3)  # the server is reading the body when the client goes
+        time.sleep(0.5)  # the server has seen both connections close
+        assert call(running.url + "healthz") == (200, {"status": "ok"})
+    finally:
+        code, stderr = running.stop()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr and "Exception" not in stderr, stderr
+
+
 def test_unknown_routes_and_bad_parameters_are_json_errors(server: Server) -> None:
     assert call(server.url + "nothing-here") == (404, {"error": "Not Found"})
     code, answer = call(server.url + "predict?topk=many", b"x")

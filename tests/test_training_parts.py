@@ -270,3 +270,31 @@ def test_train_command_declares_every_config_field_with_its_default() -> None:
         default = parameters[field.name].default
         if field.name not in ("data_dir", "offline"):  # the CLI's Path and flag forms of "not given"
             assert default == field.default, (field.name, default, field.default)
+
+
+@pytest.mark.parametrize("scheduler", ["onecycle", "cosine", "none"])
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
+def test_sgd_momentum_reaches_the_optimizer_under_every_schedule(scheduler: str, momentum: float) -> None:
+    """--momentum is SGD's momentum; under onecycle (which cycles it) the top of the cycle, where it starts."""
+    config = TrainConfig(optimizer="sgd", momentum=momentum, scheduler=scheduler)
+    optimizer = optimization.make_optimizer(config, torch.nn.Linear(2, 2))
+    optimization.make_scheduler(config, optimizer, 40)
+    assert optimizer.param_groups[0]["momentum"] == pytest.approx(momentum, abs=1e-12)
+
+
+def test_different_momenta_train_differently() -> None:
+    """Under the default onecycle schedule, momentum 0 and 0.9 give different weights (it once was ignored)."""
+    results = []
+    for momentum in (0.0, 0.9):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 2)
+        config = TrainConfig(optimizer="sgd", momentum=momentum, scheduler="onecycle", lr=0.1)
+        optimizer = optimization.make_optimizer(config, model)
+        schedule = optimization.make_scheduler(config, optimizer, 10)
+        for _ in range(5):
+            optimizer.zero_grad()
+            model(torch.ones(3, 4)).sum().backward()
+            optimizer.step()
+            schedule.step()
+        results.append(model.weight.detach().clone())
+    assert not torch.equal(*results)

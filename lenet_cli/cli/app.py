@@ -8,6 +8,7 @@ click's usage errors become one line too. The console script is ``main.main``.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any, Callable, Optional
 
@@ -16,6 +17,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import LenetError, UsageError, did_you_mean
+from ..numbers import require_finite
 from .catalog import datasets_command, models_command
 from .console import print_error
 from .evaluate import eval_command
@@ -126,8 +128,21 @@ COMMANDS = {
     "runs": runs_command, "serve": serve_command, "summary": summary_command, "train": train_command,
     "tune": tune_command,
 }
+
+
+def _finite_numbers(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` refusing NaN and infinities in any float option (exit 2), whichever command and option."""
+    @functools.wraps(command)  # Typer reads the wrapped command's options
+    def checked(*args: Any, **options: Any) -> Any:
+        for name, value in options.items():
+            require_finite(f"--{name.replace('_', '-')}", value)
+        return command(*args, **options)
+
+    return checked
+
+
 for _name, _command in COMMANDS.items():
-    app.command(_name)(_command)
+    app.command(_name)(_finite_numbers(_command))
 
 
 def _version(value: bool) -> None:

@@ -15,7 +15,21 @@ if TYPE_CHECKING:
 from ..files import json_text
 from ..errors import IOFailure
 
-__all__ = ["out", "err", "print_json", "print_error", "print_note", "new_table"]
+__all__ = ["out", "err", "print_json", "print_error", "print_note", "new_table", "safe_text"]
+
+
+# C0 controls, DEL and C1 controls as escapes; a byte that was not UTF-8 (a lone surrogate from
+# os.fsdecode) as the byte it was: a terminal then shows a name, never obeys it.
+_NAMED_ESCAPES = {0x07: "\\a", 0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0B: "\\v", 0x0C: "\\f", 0x0D: "\\r",
+                  0x1B: "\\e"}
+_ESCAPES = {code: _NAMED_ESCAPES.get(code, f"\\x{code:02x}") for code in (*range(0x20), *range(0x7F, 0xA0))}
+_ESCAPES.update({0xDC00 + byte: f"\\x{byte:02x}" for byte in range(0x80, 0x100)})
+
+
+def safe_text(text: str) -> str:
+    """``text`` with control characters shown as escapes (``\\e``, ``\\n``, ``\\t``, ``\\xNN``), as ls and git
+    quote file names, so a name cannot clear the screen, colour the line or forge a line of its own."""
+    return text.translate(_ESCAPES)
 
 
 def out() -> "Console":
@@ -50,7 +64,8 @@ def print_json(document: Any) -> None:
 
 
 def print_error(message: str) -> None:
-    """One red line on stderr; markup in the message (paths with brackets) is not interpreted.
+    """One red line on stderr; markup in the message (paths with brackets) is not interpreted, and control
+    characters in it (a file name's) are shown escaped.
 
     The non-zero ranks of a distributed run stay silent: rank 0 reports the same error.
     """
@@ -58,7 +73,7 @@ def print_error(message: str) -> None:
 
     if not is_main_process():
         return
-    err().print(f"error: {message}", style="bold red", markup=False, soft_wrap=True)
+    err().print(f"error: {safe_text(message)}", style="bold red", markup=False, soft_wrap=True)
 
 
 def print_note(message: str) -> None:
@@ -66,4 +81,4 @@ def print_note(message: str) -> None:
     from ..training.distributed import is_main_process
 
     if is_main_process():
-        err().print(f"note: {message}", markup=False, highlight=False, soft_wrap=True)
+        err().print(f"note: {safe_text(message)}", markup=False, highlight=False, soft_wrap=True)

@@ -29,7 +29,7 @@ def export_command(
     out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output file (default: beside the checkpoint, e.g. best.onnx).")] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = DEFAULT_OPSET,
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch/--static-batch", help="ONNX: any batch size, or exactly 1.")] = True,
-    verify_images: Annotated[int, typer.Option(min=2, help="Test images the export is checked on.")] = 256,
+    verify_images: Annotated[int, typer.Option(min=2, max=100_000, help="Test images the export is checked on.")] = 256,
     as_json: JsonOption = False,
     project: ProjectOption = Path("runs/train"),
 ) -> None:
@@ -83,8 +83,8 @@ def benchmark_command(
     formats: Annotated[Optional[list[str]], typer.Option(
         "--format", "-f", help="Runtimes to measure (repeatable): " + " | ".join(_RUNTIMES) + "; default all.",
         autocompletion=lambda incomplete: [r for r in _RUNTIMES if r.startswith(incomplete)])] = None,
-    batches: Annotated[Optional[list[int]], typer.Option("--batch", "-b", min=1, help="Batch sizes (repeatable); default 1 and 64.")] = None,
-    images: Annotated[int, typer.Option(min=1, help="Test images timed per format and batch size.")] = 1024,
+    batches: Annotated[Optional[list[int]], typer.Option("--batch", "-b", min=1, max=65536, help="Batch sizes (repeatable); default 1 and 64.")] = None,
+    images: Annotated[int, typer.Option(min=1, max=1_000_000, help="Test images timed per format and batch size.")] = 1024,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
     project: ProjectOption = Path("runs/train"),

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InternalError, Interrupted, LenetError, from_os_error
+from ..files import input_scope
 
 __all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received", "exit_code_for_signal",
-           "StopRequest"]
+           "StopRequest", "late_signal_exit_code"]
 
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
 _SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by the handler, newest last
@@ -33,7 +34,8 @@ def guarded(invoke: Callable[[], Any], passthrough: tuple[type[BaseException], .
     reader went away, `| head`) are raised unchanged, for the caller to end quietly.
     """
     try:
-        return invoke()
+        with input_scope():  # what the command reads, it does not write over
+            return invoke()
     except (LenetError, *passthrough):
         raise
     except KeyboardInterrupt:
@@ -84,8 +86,8 @@ class StopRequest:
             signal.signal(sig, handler)
 
     def _handle(self, signum: int, _frame: Any) -> None:
+        _SIGNALS_RECEIVED.append(signum)
         if self.signum is not None:
-            _SIGNALS_RECEIVED.append(signum)
             raise KeyboardInterrupt
         self.signum = signum
         self._notice()
@@ -111,9 +113,54 @@ def install_signal_handlers() -> None:
             signal.signal(sig, _interrupt)
 
 
-def _interrupt(signum: int, _frame: Any) -> None:
+def _interrupt(signum: int, frame: Any) -> None:
     _SIGNALS_RECEIVED.append(signum)
-    raise KeyboardInterrupt
+    _raise_unless_importing(frame)
+
+
+def _raise_unless_importing(frame: Any) -> None:
+    """KeyboardInterrupt now, or, inside an import, as soon as the import is over.
+
+    An exception raised while a module is being imported can cross C++ code that cannot pass it on
+    (the process aborts) or be swallowed by a library's own import fallbacks (the signal is lost).
+    So during an import the signal waits, polled on a short timer, and is answered when it ends.
+    """
+    if not _importing(frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGALRM, lambda _signum, later: _raise_unless_importing(later))
+    signal.setitimer(signal.ITIMER_REAL, _IMPORT_POLL_SECONDS)
+
+
+_IMPORT_POLL_SECONDS = 0.02
+_IMPORT_MACHINERY = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+
+
+def _importing(frame: Any) -> bool:
+    """Whether ``frame`` runs inside an import (some caller is the import machinery)."""
+    while frame is not None:
+        if frame.f_code.co_filename in _IMPORT_MACHINERY:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def late_signal_exit_code() -> int | None:
+    """On the way out: whether Ctrl-C or SIGTERM came (then the exit code is 130 / 143, never 0), and from here
+    on, ignore them.
+
+    Python's teardown puts the default action back on the signals it handled, and a signal that then
+    reaches any of the process's threads (torch's, onnxruntime's) would kill it: "died by SIGTERM",
+    not 143. An ignored signal is left ignored. In between, a signal is only recorded.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _record_only)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    return interrupted().exit_code if _SIGNALS_RECEIVED else None
+
+
+def _record_only(signum: int, _frame: Any) -> None:
+    _SIGNALS_RECEIVED.append(signum)
 
 
 def _write_crash_report(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ import sys
 from typing import Any, Optional
 
 from ..errors import LenetError
-from .guard import guarded, install_signal_handlers, interrupted, signal_received
+from .guard import guarded, install_signal_handlers, interrupted, late_signal_exit_code, signal_received
 
 __all__ = ["main", "quick_predict_arguments"]
 
@@ -24,23 +24,71 @@ _QUICK_VALUES = {"--checkpoint": "checkpoint", "-c": "checkpoint"}
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the command's exit code, 130 / 143 whenever Ctrl-C or SIGTERM stopped it."""
     install_signal_handlers()
-    quick = quick_predict_arguments(sys.argv[1:])
     try:
-        if quick is None:
-            from .app import app
-
-            app()
-        else:
-            _run_quick_predict(quick)
+        _run(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        _exit(code)
     except KeyboardInterrupt:
         # Raised after the guard had already answered the signal: a library that swallows the first interrupt
         # (the ONNX exporter can) lets the handler run again while exiting. Uncaught, Python would end by
         # SIGINT (exit -2); the documented answer is still 130 / 143, with one line.
         if not signal_received():
             raise
-        raise SystemExit(interrupted().exit_code) from None
+        _exit(interrupted().exit_code)
+    _exit(0)
+
+
+def _run(args: list[str]) -> None:
+    """The Typer app, or the quick path of a plain `lenet predict`."""
+    quick = quick_predict_arguments(args)
+    if quick is None:
+        from .app import app
+
+        app()
+    else:
+        _run_quick_predict(quick)
+
+
+def _exit(code: int) -> None:
+    """Leave with ``code``, unless a signal stopped the command on its way out (then 130 / 143, one line).
+
+    The program's cleanup (atexit: logging, multiprocessing, torch) runs first, while a signal is still
+    recorded; then the process ends at once. Python's own teardown would put the default action back on
+    SIGINT and SIGTERM, so a signal in it would end the process "killed by a signal" instead of 130 / 143.
+    """
+    _run_cleanup()
+    late = late_signal_exit_code()
+    if late is not None and code in (0, late):
+        if code == 0:
+            from .console import print_error
+
+            print_error(str(interrupted()))
+        code = late
+    _flush_standard_streams()
+    _leave(code)
+
+
+def _run_cleanup() -> None:
+    import atexit
+
+    _flush_standard_streams()
+    atexit._run_exitfuncs()  # what Python's teardown would run; handlers registered are run once, here
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a reader that went away, or a stream already closed
+            pass
+
+
+def _leave(code: int) -> None:
+    os._exit(code)
 
 
 def quick_predict_arguments(args: list[str]) -> Optional[dict[str, Any]]:

@@ -8,15 +8,18 @@ does not pay for the CLI framework on every call.
 from __future__ import annotations
 
 import csv
+import errno
 import glob
+import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from ..errors import DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
+from ..errors import CannotCreateOutput, DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
 from ..inference import TOPK
-from .console import new_table, out, print_error, print_json, print_note
+from .console import new_table, out, print_error, print_json, print_note, safe_text
 
 __all__ = ["PredictOptions", "predict", "expand_inputs"]
 
@@ -24,23 +27,77 @@ _GLOB_CHARS = set("*?[")
 
 
 def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Iterator[Path]:
-    """Image paths in the order given; directories sorted; names that match nothing go to ``missing``."""
-    from ..data.images import IMAGE_SUFFIXES
-
+    """Image paths in the order given; directories sorted; for each input that names no image, the
+    error line saying why goes to ``missing`` (nothing there, or a folder without pictures)."""
     for item in inputs:
         if item == "-":
-            yield from expand_inputs([line.strip() for line in sys.stdin if line.strip()], recursive, missing)
+            yield from expand_inputs(_names_from_stdin(), recursive, missing)
             continue
         path = Path(item)
-        if path.is_dir():
-            found = path.rglob("*") if recursive else path.iterdir()
-            yield from sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        elif path.exists():
+        kind = _kind_of(path)
+        if kind == "directory":
+            found = _images_in(path, recursive)
+            yield from found
+            if not found:
+                missing.append(_no_images_line(item, path, recursive))
+        elif kind == "file":
             yield path
-        elif _GLOB_CHARS & set(item) and (matches := sorted(glob.glob(item, recursive=recursive))):
+        elif _GLOB_CHARS & set(item) and (matches := _glob(item, recursive)):
             yield from (Path(m) for m in matches if Path(m).is_file())
         else:
-            missing.append(item)
+            missing.append(f"{item}: no such file, directory or matching pattern")
+
+
+# Errors that mean a name names nothing: absent, a file used as a folder, over 255 bytes, a symlink loop.
+_NAMES_NOTHING = {errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP}
+
+
+def _kind_of(path: Path) -> Optional[str]:
+    """"directory", "file" (anything else that exists), or None for a name that cannot name anything here."""
+    try:
+        mode = path.stat().st_mode
+    except ValueError:  # a NUL in the name: no file can be called that
+        return None
+    except OSError as exc:
+        if exc.errno in _NAMES_NOTHING:
+            return None
+        raise
+    return "directory" if stat.S_ISDIR(mode) else "file"
+
+
+def _glob(pattern: str, recursive: bool) -> list[str]:
+    """The names a pattern matches, sorted; none for a pattern no name can match (a NUL in it)."""
+    try:
+        return sorted(glob.glob(pattern, recursive=recursive))
+    except ValueError:
+        return []
+
+
+def _images_in(directory: Path, recursive: bool) -> list[Path]:
+    """The image files in a folder (and its subfolders when ``recursive``), sorted."""
+    from ..data.images import IMAGE_SUFFIXES
+
+    found = directory.rglob("*") if recursive else directory.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def _no_images_line(item: str, directory: Path, recursive: bool) -> str:
+    """The error line of a folder that holds no picture: what was looked for, and -r when it would help."""
+    from ..data.images import IMAGE_SUFFIXES
+
+    where = "in this folder or its subfolders" if recursive else "in this folder"
+    hint = "; add -r to look in subfolders" if not recursive and any(p.is_dir() for p in directory.iterdir()) else ""
+    return f"{item}: no image files ({', '.join(IMAGE_SUFFIXES)}) {where}{hint}"
+
+
+def _names_from_stdin() -> list[str]:
+    """The paths on stdin, one a line, blank lines skipped. Read as bytes and decoded as the operating
+    system decodes file names, so a name that is not UTF-8 still names its file."""
+    if sys.stdin is None:  # started with stdin closed: no names
+        return []
+    stream = getattr(sys.stdin, "buffer", None)
+    data = stream.read() if stream is not None else os.fsencode(sys.stdin.read())
+    return [os.fsdecode(line.strip()) for line in data.split(b"\n") if line.strip()]
 
 
 @dataclass(frozen=True)
@@ -89,8 +146,8 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
         else:
             report.add(item)
     report.finish()
-    for name in missing:
-        print_error(f"{name}: no such file, directory or matching pattern")
+    for line in missing:
+        print_error(line)
     if missing:
         raise InputNotFound(f"{len(missing)} input(s) not found")
     if bad:
@@ -147,7 +204,7 @@ class PreprocessedSaver:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise from_os_error(exc, f"Cannot create {directory}") from None
+            raise _output_error(exc, f"Cannot create {directory}") from None
         self.directory = directory
         self.failure: LenetError | None = None
         self.failed = 0
@@ -172,7 +229,7 @@ class PreprocessedSaver:
             write(target)
         except OSError as exc:
             self.failed += 1
-            self.failure = self.failure or from_os_error(exc, f"Could not save {target}")
+            self.failure = self.failure or _output_error(exc, f"Could not save {target}")
 
     def raise_if_failed(self) -> None:
         if self.failure is not None:
@@ -180,8 +237,19 @@ class PreprocessedSaver:
                                      "the predictions above are complete)")
 
 
+def _output_error(exc: OSError, action: str) -> LenetError:
+    """The error of an output that could not be made. "No such file" here is not a missing input (66) but
+    a place where nothing can be created (/proc, a folder removed meanwhile): cannot create output (73)."""
+    error = from_os_error(exc, action)
+    return CannotCreateOutput(str(error)) if isinstance(error, InputNotFound) else error
+
+
 def _print_table(rows, number: bool) -> None:
+    """The predictions as a table; every cell is shown, never obeyed (markup and control characters escaped)."""
     from rich.markup import escape
+
+    def cell(text: str) -> str:
+        return escape(safe_text(text))
 
     table = new_table()
     table.add_column("path", overflow="fold")
@@ -190,13 +258,13 @@ def _print_table(rows, number: bool) -> None:
         table.add_column("probability", justify="right")
         table.add_column("digits")
         for r in rows:
-            table.add_row(escape(r.path), escape(r.number) or "(no digits found)", f"{r.probability:.2%}",
-                          escape(" ".join(f"{d['class_name']} {d['probability']:.0%}" for d in r.digits)))
+            table.add_row(cell(r.path), cell(r.number) or "(no digits found)", f"{r.probability:.2%}",
+                          cell(" ".join(f"{d['class_name']} {d['probability']:.0%}" for d in r.digits)))
     else:
         table.add_column("class")
         table.add_column("probability", justify="right")
         table.add_column("top-k")
         for r in rows:
-            table.add_row(escape(r.path), escape(r.class_name), f"{r.probability:.2%}",
-                          escape(", ".join(f"{n} {p:.1%}" for n, p in r.topk)))
+            table.add_row(cell(r.path), cell(r.class_name), f"{r.probability:.2%}",
+                          cell(", ".join(f"{n} {p:.1%}" for n, p in r.topk)))
     out().print(table)

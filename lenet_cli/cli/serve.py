@@ -18,7 +18,7 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens it to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes, each with its own model.")] = 1,
-    max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body, in MB (413 above it).")] = 10.0,
+    max_upload_mb: Annotated[float, typer.Option(min=0.001, max=4096, help="Largest request body, in MB (413 above it).")] = 10.0,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request to stderr.")] = False,
     preprocess: PreprocessOption = None,
     project: ProjectOption = Path("runs/train"),

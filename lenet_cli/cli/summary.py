@@ -9,7 +9,11 @@ import typer
 from ..errors import UsageError
 from ..models import get_model, get_model_spec, list_models
 from .console import err, new_table, out, print_json
+from ..numbers import require_in_range
 from .options import JsonOption, ModelOption
+
+# Far beyond any MNIST-like input, and small enough that the network is built in a moment (a summary builds it)
+MAX_CHANNELS, MAX_SIDE, MAX_CLASSES = 64, 1024, 100_000
 
 
 def summary_command(
@@ -34,8 +38,9 @@ def summary_command(
     channels, height, width = input_size or spec.input_shape
     if height != width:
         raise UsageError(f"--input-size needs square images, got {height}x{width}")
-    if min(channels, height) < 1:
-        raise UsageError("--input-size values must be positive")
+    require_in_range("--input-size channels", channels, 1, MAX_CHANNELS, integer=True)
+    require_in_range("--input-size side", height, 1, MAX_SIDE, integer=True)
+    require_in_range("--num-classes", num_classes, 1, MAX_CLASSES, integer=True)
     try:
         network = get_model(model, in_channels=channels, num_classes=num_classes, input_size=height)
     except ValueError as exc:  # e.g. an input too small for the network

@@ -13,7 +13,7 @@ from ..errors import Interrupted, QualityGateFailed, UsageError
 from ..models import get_model_spec
 from ..training.config import CHOICES, TrainConfig, load_toml, to_toml
 from ..training.distributed import is_main_process
-from .guard import StopRequest
+from .guard import StopRequest, interrupted
 from .console import err, new_table, out, print_json, print_note
 from .options import (DataDirOption, DeviceOption, ModelOption, OfflineOption, argv_without, complete_datasets,
                       given_on_command_line, one_of)
@@ -42,7 +42,7 @@ def train_command(
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = _DEFAULT.batch_size,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = _DEFAULT.lr,
     optimizer: Annotated[_Optimizer, typer.Option(help="Optimizer.")] = _DEFAULT.optimizer,
-    momentum: Annotated[float, typer.Option(help="SGD momentum.")] = _DEFAULT.momentum,
+    momentum: Annotated[float, typer.Option(help="SGD momentum in [0, 1); with --scheduler onecycle, the top of its momentum cycle.")] = _DEFAULT.momentum,
     weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = _DEFAULT.weight_decay,
     scheduler: Annotated[_Scheduler, typer.Option(help="Learning-rate schedule.")] = _DEFAULT.scheduler,
     loss: Annotated[_Loss, typer.Option(help="auto: the model's own (eq9 for lenet5-classic, else cross-entropy).")] = _DEFAULT.loss,
@@ -50,7 +50,7 @@ def train_command(
     augment: Annotated[_Augment, typer.Option(help="none: the images as they are; shift: moves of up to 2 px; affine: the paper's distortions; writing: also elastic, stroke thickness, blur.")] = _DEFAULT.augment,
     val_split: Annotated[float, typer.Option(help="Fraction of train held out, per class, to choose best.pt and stop early; 0: none (no best.pt).", show_default="1/12: 5,000 of MNIST's 60,000")] = _DEFAULT.val_split,
     patience: Annotated[Optional[int], typer.Option(help="Stop after N epochs without a better validation accuracy.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: random, always recorded).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed, 0 to 4294967295 (default: random, always recorded).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Use deterministic algorithms only.")] = False,
     device: DeviceOption = _DEFAULT.device,
     amp: Annotated[_Amp, typer.Option(help="Mixed precision; auto: bf16 autocast where the hardware computes bf16, else fp32 (fp16: CUDA only).")] = _DEFAULT.amp,
@@ -90,7 +90,8 @@ def train_command(
         try:
             result = train(cfg, on_event=progress.handle, should_stop=stop, resume=resume, explicit=explicit)
         except KeyboardInterrupt:
-            raise Interrupted("Interrupted at once; files on disk are intact (the last completed save)") from None
+            raise Interrupted("Interrupted at once; files on disk are intact (the last completed save)",
+                              interrupted().exit_code) from None
     if result.is_main and as_json:  # the other ranks of a distributed run stay quiet; rank 0 reports
         print_json(result.to_dict())  # an interrupted run too: the documented object, status "interrupted"
     elif result.is_main:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DataFormatError, DataUnavailable, InputNotFound, LenetError, UsageError
+from ..files import note_input
 from .download import download, offline_requested
 from .idx import read_idx
 from .images import IMAGE_SUFFIXES, open_image
@@ -131,9 +132,11 @@ def _verify_bundled(directory: Path | None) -> None:
 
 def _read(spec: DatasetSpec, split: str, location: Location) -> Dataset:
     assert location.path is not None
+    files = find_split_files(spec, location.path, split)
+    assert files is not None
+    for path in files:  # torchvision's readers open these too; idx's note them anyway
+        note_input(path)
     if spec.loader == "idx":
-        files = find_split_files(spec, location.path, split)
-        assert files is not None
         images, labels = _read_idx_pair(files[0], files[1], spec.label_column)
         if spec.transpose:
             images = np.ascontiguousarray(images.transpose(0, 2, 1))

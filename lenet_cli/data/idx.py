@@ -15,6 +15,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import DataFormatError
+from ..files import note_input
 
 __all__ = ["read_idx", "write_idx", "IDX_TYPES"]
 
@@ -64,6 +65,7 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
     more than ``MAX_PAYLOAD_BYTES`` (or a gzip bomb behind a plausible header) costs nothing.
     """
     path = Path(path)
+    note_input(path)
     with _open(path) as stream:
         dtype, dims = _read_header(stream, path)
         if ndim is not None and len(dims) != ndim:

@@ -5,6 +5,7 @@ The ``mnist`` preparation, which finds the digit on real paper, is ``reading.pre
 
 from __future__ import annotations
 
+import struct
 import warnings
 from pathlib import Path
 
@@ -29,12 +30,15 @@ def open_image(path: Path, data: bytes | None = None, reduce_to: int | None = No
     """
     import io
 
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     try:
         if (len(data) if data is not None else path.stat().st_size) == 0:
             raise DataFormatError(f"{path}: empty file")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # Pillow warns about what it worked around (corrupt EXIF, a short read it padded, palette
+            # transparency): the picture was read, so the user hears nothing; what it could not read raises.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path if data is None else io.BytesIO(data)) as img:
                 if img.width * img.height > MAX_PIXELS:
@@ -43,8 +47,7 @@ def open_image(path: Path, data: bytes | None = None, reduce_to: int | None = No
                 if reduce_to is not None:
                     img.draft(img.mode, (reduce_to, reduce_to))  # only JPEG decoders act on it
                 img.load()
-                img = ImageOps.exif_transpose(img)
-                return _normalise_mode(img)
+                return _normalise_mode(_upright(img))
     except DataFormatError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -53,6 +56,21 @@ def open_image(path: Path, data: bytes | None = None, reduce_to: int | None = No
         raise DataFormatError(f"{path}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DataFormatError(f"{path}: unreadable image ({exc})") from None
+
+
+def _upright(img):
+    """The picture turned as its EXIF (or XMP) orientation says; as stored when that is missing or too
+    damaged to read: the pixels were read, and a picture is not refused for its metadata."""
+    from PIL import Image
+
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except (SyntaxError, ValueError, TypeError, KeyError, IndexError, OSError, struct.error):
+        return img
+    method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}.get(orientation) if isinstance(orientation, int) else None
+    return img if method is None else img.transpose(method)
 
 
 def _normalise_mode(img):
@@ -66,6 +84,7 @@ def _normalise_mode(img):
         array = np.asarray(img, dtype=np.float64)
         top = 65535.0 if mode.startswith("I;16") else max(float(array.max()), 255.0)
         if mode == "F":
+            array = _finite_pixels(array)
             top = max(float(array.max()), 1.0)
         return Image.fromarray(np.clip(array / top * 255.0, 0, 255).astype(np.uint8), "L")
     if mode == "1":
@@ -73,6 +92,14 @@ def _normalise_mode(img):
     if mode in ("P", "PA"):
         return img.convert("RGBA" if "transparency" in img.info or mode == "PA" else "RGB")
     return img.convert("RGBA" if "A" in mode else "RGB")  # CMYK, YCbCr, LAB, HSV, La, RGBa ...
+
+
+def _finite_pixels(array: np.ndarray) -> np.ndarray:
+    """A float picture's NaN as 0 and infinities as its least / greatest finite value, so that no pixel
+    becomes an arbitrary byte on its way to uint8."""
+    finite = array[np.isfinite(array)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    return np.nan_to_num(array, nan=0.0, posinf=high, neginf=low)
 
 
 def prepare_resize(img, size: tuple[int, int], channels: int) -> np.ndarray:

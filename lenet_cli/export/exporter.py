@@ -18,7 +18,7 @@ import torch
 
 from .. import __version__
 from ..checkpoint import build_model, load_checkpoint
-from ..files import atomic_write_bytes, remove_stale_temp_files, sha256_file, temp_file_beside
+from ..files import atomic_write_bytes, remove_stale_temp_files, sha256_file, temp_beside
 from ..data.preprocess import Normalization, to_model_input
 from ..errors import LenetError, UsageError, from_os_error
 from .registry import get_format
@@ -196,23 +196,20 @@ def export_checkpoint(checkpoint_path: Path, fmt: str, out: Path, *, options: di
                                      max(2, verify_images))
     with torch.no_grad():
         reference = model(x)
-    fd, name = temp_file_beside(out)
-    os.close(fd)
-    tmp, sidecar = Path(name), None
     try:
-        _write_synced(tmp, export_format.to_bytes(model, x, metadata, **options))
-        verification = _compare(reference, export_format.load(tmp).run(x.numpy()), source)
-        if not verification.passed:
-            raise LenetError(
-                f"Export to {fmt} failed verification on {verification.images} images: max |difference| "
-                f"{verification.max_abs_diff:.3g} (limit {verification.tolerance:.3g}), top-1 agreed on "
-                f"{verification.top1_agree}; nothing was written")
-        os.replace(tmp, out)
+        with temp_beside(out) as tmp:
+            _write_synced(tmp, export_format.to_bytes(model, x, metadata, **options))
+            verification = _compare(reference, export_format.load(tmp).run(x.numpy()), source)
+            if not verification.passed:
+                raise LenetError(
+                    f"Export to {fmt} failed verification on {verification.images} images: max |difference| "
+                    f"{verification.max_abs_diff:.3g} (limit {verification.tolerance:.3g}), top-1 agreed on "
+                    f"{verification.top1_agree}; nothing was written")
+            os.replace(tmp, out)
+        sidecar = None
         if extra is not None:
             sidecar = extra[0]
             atomic_write_bytes(*extra)
     except OSError as exc:
         raise from_os_error(exc, f"Cannot write {out} (nothing was written)") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return ExportResult(fmt, out, out.stat().st_size, sha256_file(out), verification, metadata, sidecar, options)

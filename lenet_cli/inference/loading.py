@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import InputNotFound, LenetError, UsageError
 from ..export import format_for_path
+from ..files import note_input
 from .export_backend import ExportedPredictor
 from .predictor import Predictor
 from .torch_backend import TorchPredictor
@@ -72,5 +73,6 @@ def load_predictor(path: Path, preprocess: str | None = None, device: str = "aut
     export_format = format_for_path(path)
     if export_format is None:
         return TorchPredictor(path, preprocess, device)
+    note_input(path)
     export_format.check_device(path, device)
     return ExportedPredictor(path, export_format, preprocess)

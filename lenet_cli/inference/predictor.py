@@ -8,6 +8,10 @@ model.onnx`` starts without torch.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Iterator
@@ -24,6 +28,7 @@ __all__ = ["Prediction", "NumberReading", "Preparation", "Predictor", "Unreadabl
 
 PREDICT_BATCH = 256  # images per forward pass when predicting files
 PARALLEL_FROM = 64  # pictures from which preparing them in several processes pays for starting those
+STOP_WAIT = 5.0  # seconds a pool of those processes gets to stop on its own before they are killed
 
 
 @dataclass
@@ -61,6 +66,15 @@ class Unreadable:
     message: str
 
 
+@contextmanager
+def _quietly() -> Iterator[None]:
+    """No NumPy or Pillow warning while a picture is prepared: an odd picture (NaN pixels, damaged
+    metadata) is either read, and then there is nothing to tell, or refused with a DataFormatError."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
 @dataclass(frozen=True)
 class Preparation:
     """How a picture becomes what the model sees; plain data, so worker processes can do it too."""
@@ -70,13 +84,14 @@ class Preparation:
     channels: int
 
     def __call__(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> np.ndarray:
-        img = open_image(path, data, self.decoded_side)
-        if self.mode == "mnist":
-            side = self.image_size[0]
-            return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)[None]
-        if self.mode == "resize":
-            return prepare_resize(img, self.image_size, self.channels)
-        return prepare_none(img, self.image_size, self.channels, path)
+        with _quietly():
+            img = open_image(path, data, self.decoded_side)
+            if self.mode == "mnist":
+                side = self.image_size[0]
+                return prepare_mnist(img, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)[None]
+            if self.mode == "resize":
+                return prepare_resize(img, self.image_size, self.channels)
+            return prepare_none(img, self.image_size, self.channels, path)
 
     @property
     def decoded_side(self) -> int | None:
@@ -120,8 +135,9 @@ class Predictor:
         if self.mode != "mnist":
             raise UsageError("--number reads handwritten digits; it needs --preprocess mnist and a 1-channel model")
         side = self.image_size[0]
-        picture = open_image(path, data, self.preparation.decoded_side)
-        found = prepare_number(picture, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
+        with _quietly():
+            picture = open_image(path, data, self.preparation.decoded_side)
+            found = prepare_number(picture, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
         if stages is not None:
             stages["digits"] = [image[None] for image, _ in found]
         if not found:
@@ -201,20 +217,12 @@ def _default_workers(pictures: int) -> int:
 def _each_readable_in_parallel(paths: list[Path], preparation: Preparation, on_prepared: OnPrepared | None,
                                workers: int, stages_needed: Collection[str] | None,
                                ) -> Iterator[tuple[Path, np.ndarray] | Unreadable]:
-    """``_each_readable`` with the pictures prepared by ``workers`` processes, in order.
-
-    The processes come from a fork server, a clean process that never ran onnxruntime's threads
-    (forking this one could inherit a held lock), with the preparation code already imported.
-    """
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-    else:  # Windows: fresh interpreters
-        context = multiprocessing.get_context("spawn")
+    """``_each_readable`` with the pictures prepared by ``workers`` processes, in order."""
     tasks = ((preparation, path, stages_needed) for path in paths)
-    with context.Pool(workers) as pool:
+    pool = None
+    try:
+        with _signals_held():
+            pool = _start_pool(workers)
         index = 0
         for path, (image, stages, error) in zip(paths, pool.imap(_prepare_in_worker, tasks, chunksize=8)):
             if error is not None:
@@ -224,6 +232,84 @@ def _each_readable_in_parallel(paths: list[Path], preparation: Preparation, on_p
                 on_prepared(index, path, image, stages)
             index += 1
             yield path, image
+    finally:
+        if pool is not None:
+            _stop(pool)
+
+
+def _start_pool(workers: int) -> Any:
+    """A pool of ``workers`` processes that leave Ctrl-C to this one.
+
+    The processes come from a fork server, a clean process that never ran onnxruntime's threads
+    (forking this one could inherit a held lock), with the preparation code already imported.
+    """
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        _start_fork_server()
+    else:  # Windows: fresh interpreters
+        context = multiprocessing.get_context("spawn")
+    return context.Pool(workers, initializer=_worker_signals)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Signals whose handlers may raise (Ctrl-C, SIGTERM, and the alarm an interrupt that came during an
+    import waits on) wait until the pool has started, then arrive as usual. Interrupted while it starts,
+    the pool could not be stopped, and the fork server would go on starting workers for a process that
+    is gone, each printing a traceback."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    received: list[int] = []
+    held = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGALRM") if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for signum in dict.fromkeys(received):  # each once, in order, to the handlers the command set
+            signal.raise_signal(signum)
+
+
+def _start_fork_server() -> None:
+    """Start the fork server (if it is not running) with Ctrl-C blocked. The blocked signal is inherited
+    through exec and fork: the server, while it imports, and every worker it forks can never be stopped
+    half-way by Ctrl-C and print a traceback; this process takes the signal as soon as the server started."""
+    from multiprocessing import forkserver, resource_tracker
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    resource_tracker.ensure_running()  # first: starting it unblocks Ctrl-C in this thread when it is done
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _worker_signals() -> None:
+    """In each worker: Ctrl-C, which a terminal sends to the whole process group, is the parent's to
+    answer (it stops the pool). A worker that took it would print its own traceback and could die
+    half-way through sending a result, leaving the pool's reader waiting for the rest for ever.
+    SIGTERM keeps its default: it is how the parent ends the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop(pool: Any) -> None:
+    """End the pool's workers, waiting at most STOP_WAIT for Pool.terminate: it joins the pool's helper
+    threads, and one stuck on a half-sent result would hold the command (and a Ctrl-C) open."""
+    workers = list(pool._pool)  # noqa: SLF001 - the processes, to kill should terminate not finish
+    stopper = threading.Thread(target=pool.terminate, name="pool-stop", daemon=True)
+    stopper.start()
+    stopper.join(STOP_WAIT)
+    for process in workers:
+        if process.exitcode is None:
+            process.kill()
 
 
 def _prepare_in_worker(task: tuple[Preparation, Path, Collection[str] | None],

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..errors import DataFormatError, ImageTooLarge, LenetError
@@ -31,6 +32,10 @@ _log = logging.getLogger("lenet.serve")
 
 class RequestTooLarge(BadRequest):
     """A request body over the server's limit (HTTP 413)."""
+
+
+class ClientGone(BadRequest):
+    """The client closed the connection before its upload ended: nobody is left to answer (HTTP 400)."""
 
 
 # The project's errors as HTTP statuses, most specific first; any other LenetError is the client's (400).
@@ -143,12 +148,17 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     declared_size = int(declared) if declared.isdigit() else None
     chunks, size = [], 0
     if declared_size is None or declared_size <= _DRAIN_FACTOR * max_bytes:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size <= max_bytes:
-                chunks.append(chunk)
-            elif size > _DRAIN_FACTOR * max_bytes:
-                break
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size <= max_bytes:
+                    chunks.append(chunk)
+                elif size > _DRAIN_FACTOR * max_bytes:
+                    break
+        except ClientDisconnect:
+            # A closed tab, a dropped phone connection: the client's doing, not a fault of the server.
+            _log.debug("client went away during its upload to %s after %d bytes", request.url.path, size)
+            raise ClientGone("the client closed the connection before its upload ended") from None
     if declared_size is not None and declared_size > max_bytes:
         raise RequestTooLarge(f"request body of {declared_size:,} bytes is over the limit of {max_bytes:,}")
     if size > max_bytes:

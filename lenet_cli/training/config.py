@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputNotFound, UsageError, did_you_mean
+from ..files import note_input
+from ..numbers import SEED_RANGE, require_in_range
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,7 +43,7 @@ class TrainConfig:
     batch_size: int = 256  # images per optimisation step (large enough to keep bf16 and a 2-core CPU busy)
     lr: float = 0.02  # peak learning rate (one-cycle's maximum; 0.02 suits batch 256)
     optimizer: str = "adamw"  # sgd | adam | adamw
-    momentum: float = 0.9  # SGD momentum (ignored by Adam)
+    momentum: float = 0.9  # SGD momentum in [0, 1); under onecycle, the top of its cycle (Adam ignores it)
     weight_decay: float = 0.05  # L2 penalty (decoupled for adamw); with smoothing, it keeps long runs improving
     scheduler: str = "onecycle"  # onecycle | cosine | step | none
     loss: str = "auto"  # auto (the model's own) | cross-entropy | eq9 | mse (the last two: RBF outputs only)
@@ -69,6 +71,7 @@ class TrainConfig:
                 value = str(getattr(self, key))
                 raise UsageError(f"--{key.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}"
                                  f"{did_you_mean(value, allowed)}")
+        self._validate_numbers()
         checks = [
             (self.epochs >= 1, "--epochs must be at least 1"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
@@ -88,6 +91,19 @@ class TrainConfig:
         if self.name is not None and not _plain_name(self.name):
             raise UsageError(f"--name must be one plain directory name (no '/', not '.' or '..'), not {self.name!r}")
 
+    def _validate_numbers(self) -> None:
+        """Each number has its field's type and is finite; the seed and the momentum are in their ranges."""
+        hints = typing.get_type_hints(TrainConfig)
+        for f in fields(self):
+            kinds = set(typing.get_args(hints[f.name])) | {hints[f.name]}
+            option = f"--{f.name.replace('_', '-')}"
+            if int in kinds and bool not in kinds:
+                require_in_range(option, getattr(self, f.name), integer=True)
+            elif float in kinds:
+                require_in_range(option, getattr(self, f.name))
+        require_in_range("--seed", self.seed, *SEED_RANGE, integer=True)
+        require_in_range("--momentum", self.momentum, 0.0, 1.0, below_high=True)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -106,6 +122,7 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     """A TOML file as a dict; missing is exit 66 (naming ``what`` it is), not TOML is exit 2."""
     if not path.is_file():
         raise InputNotFound(f"{what} {path} not found")
+    note_input(path)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

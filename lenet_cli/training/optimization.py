@@ -50,12 +50,20 @@ def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_
     """Schedules step once per batch; ``none`` is a constant schedule so the loop stays uniform."""
     sched = torch.optim.lr_scheduler
     if config.scheduler == "onecycle":
-        return sched.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
+        return sched.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps, **_momentum_cycle(config))
     if config.scheduler == "cosine":
         return sched.CosineAnnealingLR(optimizer, T_max=total_steps)
     if config.scheduler == "step":  # x0.1 at 50 % and 75 % of training
         return sched.MultiStepLR(optimizer, milestones=[total_steps // 2, total_steps * 3 // 4], gamma=0.1)
     return sched.LambdaLR(optimizer, lambda _: 1.0)
+
+
+def _momentum_cycle(config: TrainConfig) -> dict[str, float]:
+    """OneCycleLR cycles SGD's momentum itself (0.85 to 0.95 by default), which would override --momentum:
+    the option is the cycle's top, and its bottom keeps PyTorch's ratio. Adam's betas keep PyTorch's cycle."""
+    if config.optimizer != "sgd":
+        return {}
+    return {"max_momentum": config.momentum, "base_momentum": config.momentum * 0.85 / 0.95}
 
 
 def replan_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int, done: int) -> Any:

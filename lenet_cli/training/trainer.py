@@ -23,7 +23,7 @@ import torch
 
 from .. import __version__
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..files import remove_stale_temp_files, write_text
+from ..files import forget_input, remove_stale_temp_files, write_text
 from ..data import get_dataset
 from ..device import resolve_amp, resolve_device
 from ..data.preprocess import Normalization, normalise, padded_uint8, to_model_input
@@ -252,6 +252,7 @@ def _resolve_resume(config: TrainConfig, resume: Path | None, explicit: set[str]
         started = f", and epoch {needed} is under way" if position["step"] else ""
         raise UsageError(f"{resume}: {position['epoch']} epoch(s) are already done{started}; "
                          f"--epochs must be at least {needed}, not {saved.epochs}")
+    forget_input(resume)  # a resumed run goes on writing its own last.pt
     return saved, checkpoint
 
 

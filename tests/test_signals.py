@@ -1,0 +1,54 @@
+"""Ctrl-C and SIGTERM at random moments of train, eval, export, tune and predict: 130 / 143, one stop.
+
+Each command runs once to completion (exit 0) to learn how long it takes; then it is stopped at
+seeded random moments within that time (the torch import, the work, the writing, the exit), each
+kill judged by ``signal_kills.Kill.verdict``. bench/bench_signals.py runs hundreds of these.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import signal_kills
+from conftest import write_mnist_files
+
+KILLS_PER_COMMAND = 3
+
+
+@pytest.fixture(scope="module")
+def setting(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[str]]]:
+    root = tmp_path_factory.mktemp("kills")
+    dataset = write_mnist_files(root / "data", n_train=1000, n_test=100)
+    pictures = signal_kills.write_pictures(root / "pictures", 300)
+    return root / "work", signal_kills.commands(root / "work", dataset, pictures)
+
+
+def _seconds_to_finish(args: list[str], work: Path) -> float:
+    signal_kills.clean(work)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "lenet_cli", *args], capture_output=True, text=True,
+                          env={**os.environ, "LENET_OFFLINE": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("name", ["train", "eval", "export", "tune", "predict"])
+def test_a_stop_at_any_moment_exits_130_or_143_cleanly(setting, name: str) -> None:
+    work, commands = setting
+    if name == "tune":
+        pytest.importorskip("optuna", reason="lenet tune needs the tune extra")
+    if name == "export":
+        pytest.importorskip("onnx", reason="ONNX export needs the onnx extra")
+    window = _seconds_to_finish(commands[name], work)
+    rng = random.Random(f"{name}-kills")
+    kills = [signal_kills.kill_once(name, commands[name], work, window, rng) for _ in range(KILLS_PER_COMMAND)]
+    judged = [(kill.signal, kill.after, kill.verdict, kill.stderr) for kill in kills if kill is not None]
+    assert judged, "every kill came after the command had finished"
+    assert all(verdict == "ok" for _, _, verdict, _ in judged), judged
