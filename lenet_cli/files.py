@@ -15,7 +15,6 @@ import json
 import math
 import os
 import re
-import signal
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,6 +23,7 @@ from .errors import UsageError, from_os_error
 __all__ = [
     "atomic_write_bytes", "write_text", "write_json", "json_text", "temp_file_beside", "remove_stale_temp_files",
     "sha256_bytes", "sha256_file", "temp_beside", "input_scope", "note_input", "forget_input",
+    "signals_held", "holding_signals",
 ]
 
 # The inputs of the commands under way, innermost last: (device, inode) of each file, so any name of it matches.
@@ -65,16 +65,29 @@ def _refuse_to_replace_an_input(path: Path) -> None:
         raise UsageError(f"{path} is an input of this command; refusing to write over it (choose another output)")
 
 
+_HELD: list[int] = []  # depth of the sections where an interrupt waits
+_WAITING: list[int] = []  # signals that arrived in one
+
+
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait (pending, not lost) while a temp file is created and handed to its cleanup."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if hasattr(signal, "pthread_sigmask") else None
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait (not lost) while a temp file is created and handed to its cleanup; the
+    interrupt comes when the section ends. The CLI's signal handlers ask ``holding_signals`` first."""
+    _HELD.append(1)
     try:
         yield
     finally:
-        if previous is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        _HELD.pop()
+        if not _HELD and _WAITING:
+            _WAITING.clear()
+            raise KeyboardInterrupt
+
+
+def holding_signals(signum: int) -> bool:
+    """Whether a section holds signals now; if so, ``signum`` waits for its end."""
+    if _HELD:
+        _WAITING.append(signum)
+    return bool(_HELD)
 
 
 def temp_file_beside(path: Path) -> tuple[int, str]:
@@ -126,7 +139,7 @@ def temp_beside(path: Path) -> Iterator[Path]:
     _refuse_to_replace_an_input(path)
     tmp = None
     try:
-        with _signals_held():  # a signal between mkstemp and this try would leave the temp file behind
+        with signals_held():  # a signal between mkstemp and this try would leave the temp file behind
             fd, name = temp_file_beside(path)
             os.close(fd)
             tmp = Path(name)

@@ -85,7 +85,7 @@ def kill_once(name: str, args: list[str], work: Path, window: float, rng: random
     proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     time.sleep(after)
-    if proc.poll() is not None:
+    if proc.poll() is not None or _exiting(proc.pid):  # its exit code was decided before the signal
         proc.communicate()
         return None
     if sig == signal.SIGINT:
@@ -105,6 +105,18 @@ def kill_once(name: str, args: list[str], work: Path, window: float, rng: random
         (work / stray).unlink(missing_ok=True)
     return Kill(name, sig.name, round(after, 3), code, "Traceback" in text or "terminate called" in text,
                 strays, text[-600:])
+
+
+def _exiting(pid: int) -> bool:
+    """Whether the process has begun to exit (the kernel's PF_EXITING flag): a signal now stops nothing.
+
+    Ending a process that mapped torch takes the kernel milliseconds, and the process still looks alive.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return bool(int(fields[6]) & 0x4)
 
 
 def clean(work: Path) -> None:

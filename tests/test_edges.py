@@ -444,3 +444,20 @@ def test_an_interrupt_raised_while_exiting_still_exits_with_the_signal_s_code(mo
     with pytest.raises(SystemExit) as exited:
         main_module.main()
     assert exited.value.code == code
+
+
+@pytest.mark.parametrize("text", ["seed = " + "1" * 5000 + "\n", "epochs = " + "[" * 100_000 + "]" * 100_000 + "\n"])
+def test_a_config_file_beyond_the_toml_parser_s_limits_is_a_usage_error(runner, tmp_path: Path, text: str) -> None:
+    config = tmp_path / "huge.toml"
+    config.write_text(text)
+    result = runner.invoke(app, ["train", "--config", str(config), "--print-config"])
+    assert result.exit_code == 2 and "not a TOML file lenet can read" in result.stderr, result.output
+
+
+def test_curves_mark_the_best_epoch_when_its_test_accuracy_was_not_measured(tmp_path: Path) -> None:
+    from lenet_cli.evaluation.curves import draw_curves
+
+    history = [{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "val_loss": 0.9, "val_acc": 0.6, "test_loss": None,
+                "test_acc": None, "lr": 0.01}]
+    draw_curves(history, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InternalError, Interrupted, LenetError, from_os_error
-from ..files import input_scope
+from ..files import holding_signals, input_scope
 
 __all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received", "exit_code_for_signal",
            "StopRequest", "late_signal_exit_code"]
@@ -88,6 +88,8 @@ class StopRequest:
     def _handle(self, signum: int, _frame: Any) -> None:
         _SIGNALS_RECEIVED.append(signum)
         if self.signum is not None:
+            if holding_signals(signum):
+                return
             raise KeyboardInterrupt
         self.signum = signum
         self._notice()
@@ -115,7 +117,8 @@ def install_signal_handlers() -> None:
 
 def _interrupt(signum: int, frame: Any) -> None:
     _SIGNALS_RECEIVED.append(signum)
-    _raise_unless_importing(frame)
+    if not holding_signals(signum):  # held: the writer raises it once its temp file can be cleaned up
+        _raise_unless_importing(frame)
 
 
 def _raise_unless_importing(frame: Any) -> None:

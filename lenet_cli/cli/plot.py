@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -43,5 +44,7 @@ def plot_command(
 
 def run_labels(runs: list[Path]) -> list[str]:
     """Each run's directory name; parent/name where two runs share a name (runs/a/exp and runs/b/exp)."""
-    names = [run.resolve().name for run in runs]
-    return [f"{run.resolve().parent.name}/{name}" if names.count(name) > 1 else name for run, name in zip(runs, names)]
+    # abspath, not resolve: a run is named as given (a symlink by its own name), and a symlink loop cannot fail it
+    paths = [Path(os.path.abspath(run)) for run in runs]
+    names = [path.name for path in paths]
+    return [f"{path.parent.name}/{name}" if names.count(name) > 1 else name for path, name in zip(paths, names)]

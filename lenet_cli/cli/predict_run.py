@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from ..errors import CannotCreateOutput, DataFormatError, InputNotFound, LenetError, UsageError, from_os_error
+from ..files import note_input
 from ..inference import TOPK
 from .console import new_table, out, print_error, print_json, print_note, safe_text
 
@@ -131,7 +132,9 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
     predictor = load_predictor(resolve_for_prediction(o.checkpoint, o.project, o.device), o.preprocess, o.device)
     saver = PreprocessedSaver(o.save_preprocessed) if o.save_preprocessed is not None else None
     missing: list[str] = []
-    paths = expand_inputs(list(inputs), o.recursive, missing)
+    paths = _noted(expand_inputs(list(inputs), o.recursive, missing))
+    if saver is not None:
+        paths = saver.refuse_inputs_inside(list(paths))
     report = Report(o.as_json, o.as_csv, o.number)
     if o.number:
         results = predictor.read_numbers(paths, on_prepared=saver)
@@ -154,6 +157,13 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
         raise DataFormatError(f"{bad} input(s) could not be read; the others were predicted")
     if saver is not None:
         saver.raise_if_failed()
+
+
+def _noted(paths: Iterator[Path]) -> Iterator[Path]:
+    """The inputs, each marked as one as it comes: no output of this command may replace it."""
+    for path in paths:
+        note_input(path)
+        yield path
 
 
 def _noticing_rows(saver: "PreprocessedSaver | None"):
@@ -208,6 +218,15 @@ class PreprocessedSaver:
         self.directory = directory
         self.failure: LenetError | None = None
         self.failed = 0
+
+    def refuse_inputs_inside(self, paths: list[Path]) -> list[Path]:
+        """``paths``, unless one lies in the folder the pictures go to, where a picture could replace it (exit 2)."""
+        folder = self.directory.resolve()
+        for path in paths:
+            if path.resolve().parent == folder:
+                raise UsageError(f"--save-preprocessed {self.directory} holds the input {path}, which a picture "
+                                 "could replace; nothing was written (choose a folder that holds no input)")
+        return paths
 
     def __call__(self, index: int, path: Path, image, stages: dict) -> None:
         from PIL import Image

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from ..training.run_reader import SORT_KEYS, STATUSES, RunSummary, list_runs
-from .console import new_table, out, print_json
+from .console import new_table, out, print_json, safe_text
 from .options import JsonOption, complete_datasets, complete_models, one_of
 
 
@@ -29,7 +30,7 @@ def runs_command(
             and (dataset is None or r.dataset == dataset) and (status is None or r.status == status)]
     key, largest_first = SORT_KEYS[sort]
     present = [r for r in runs if getattr(r, key) is not None]  # runs without the value go last, in name order
-    present.sort(key=lambda r: getattr(r, key), reverse=largest_first != reverse)
+    present.sort(key=lambda r: _order(getattr(r, key)), reverse=largest_first != reverse)
     runs = present + [r for r in runs if getattr(r, key) is None]
     if as_json:
         print_json([run.to_dict() for run in runs])
@@ -37,18 +38,34 @@ def runs_command(
     _print_table(runs, project)
 
 
+def _order(value: object) -> tuple[int, float | int, str]:
+    """A sort key that cannot fail: numbers among numbers, text among text, never one compared with the other.
+
+    run_reader hands over values of the right type only; this keeps a wrong one from ending the listing.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return (0, value, "")
+    return (1, 0.0, value if isinstance(value, str) else repr(value))
+
+
 def _print_table(runs: list[RunSummary], project: Path) -> None:
-    table = new_table(title=f"Runs in {escape(str(project))}", caption=None if runs else "no runs here yet")
+    table = new_table(title=f"Runs in {_plain(str(project))}", caption=None if runs else "no runs here yet")
     numeric = ("epochs", "best val", "test", "time")
     for column in ("name", "status", "model", "dataset", *numeric[:1], "options", *numeric[1:], "date"):
         table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
     for run in runs:
-        epochs = "" if run.epochs is None else f"{run.epochs}/{run.planned_epochs}"
+        planned = "?" if run.planned_epochs is None else run.planned_epochs
+        epochs = "" if run.epochs is None else f"{run.epochs}/{planned}"
         options = run.problem or " ".join(f"{k.replace('_', '-')}={_short(v)}" for k, v in run.options.items())
-        table.add_row(escape(run.name), _status(run), run.model or "", run.dataset or "", epochs, escape(options),
-                      _percent(run.best_val_acc), _percent(run.test_acc),
+        table.add_row(_plain(run.name), _status(run), _plain(run.model or ""), _plain(run.dataset or ""), epochs,
+                      _plain(options), _percent(run.best_val_acc), _percent(run.test_acc),
                       "" if run.seconds is None else f"{run.seconds:.0f} s", run.date)
     out().print(table)
+
+
+def _plain(text: str) -> str:
+    """Text from a run directory (its name, what its run.json says), shown as text: no markup, no control codes."""
+    return escape(safe_text(text))
 
 
 def _status(run: RunSummary) -> str:

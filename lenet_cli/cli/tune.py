@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from ..errors import Interrupted
 from ..training.config import TrainConfig
-from .console import err, new_table, out, print_json, print_note
+from .console import err, new_table, out, print_json, print_note, safe_text
 from .options import DataDirOption, JsonOption, ModelOption, OfflineOption, argv_without, complete_datasets
-from .guard import StopRequest
+from .guard import StopRequest, interrupted
 
 _DEFAULT = TrainConfig()
 
@@ -40,7 +41,7 @@ def tune_command(
 ) -> None:
     """Search hyperparameters with Optuna (TPE, median pruning) on validation accuracy; print the best trial."""
     from ..models import get_model_spec
-    from ..training.tune import load_space, require_optuna, tune
+    from ..training.tune import check_study_name, load_space, require_optuna, tune
 
     require_optuna()
     get_model_spec(model)  # unknown names: exit 2 before a study or a trial exists
@@ -49,6 +50,7 @@ def tune_command(
 
         get_dataset_spec(dataset)
     search = load_space(space)
+    check_study_name(study)  # exit 2 before a worker starts or a directory exists
     if jobs > 1:
         raise typer.Exit(_workers(jobs))
     base = TrainConfig(dataset=dataset, model=model, epochs=epochs, data_dir=str(data_dir) if data_dir else None,
@@ -62,7 +64,7 @@ def tune_command(
             exc.exit_code = stop.exit_code
             raise
         except KeyboardInterrupt:
-            raise Interrupted("Stopped at once; the trial under way is marked failed") from None
+            raise Interrupted("Stopped at once; the trial under way is marked failed", interrupted().exit_code) from None
     if as_json:
         print_json(result.to_dict())
     else:
@@ -111,17 +113,22 @@ def _print_result(result: Any) -> None:
         print_note(f"study {result.study} has no complete trial yet ({result.pruned} pruned, {result.failed} failed)")
         return
     best = result.best
-    table = new_table(title=f"Study {result.study}: best of {result.complete} complete trials "
+    table = new_table(title=f"Study {_plain(result.study)}: best of {result.complete} complete trials "
                             f"({result.pruned} pruned, {result.failed} failed)")
     table.add_column("")
     table.add_column("value", justify="right", overflow="fold")
-    table.add_row("best trial", f"{best['number']} ({best['run_dir']})")
+    table.add_row("best trial", f"{best['number']} ({_plain(best['run_dir'])})")
     table.add_row("validation accuracy", f"{best['value']:.2%}")
     if best["test_accuracy"] is not None:
         table.add_row("test accuracy (best trial only)", f"{best['test_accuracy']:.2%}")
     for name, value in best["params"].items():
         table.add_row(name.replace("_", "-"), _short(value))
-    table.add_row("storage", result.storage)
+    table.add_row("storage", _plain(result.storage))  # masked by the library: no password reaches a table
     table.add_row("time (this process)", f"{result.seconds:.0f} s")
     out().print(table)
     print_note(f"retrain it with: lenet train --config {result.best_config}")
+
+
+def _plain(text: str) -> str:
+    """A path or URL the user gave, shown as text: no Rich markup, no control characters."""
+    return escape(safe_text(text))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataFormatError, ImageTooLarge
+from ..files import note_input
 from .specs import PREPROCESS_MODES
 
 __all__ = ["open_image", "prepare_resize", "prepare_none", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
@@ -32,6 +33,8 @@ def open_image(path: Path, data: bytes | None = None, reduce_to: int | None = No
 
     from PIL import Image, UnidentifiedImageError
 
+    if data is None:
+        note_input(path)
     try:
         if (len(data) if data is not None else path.stat().st_size) == 0:
             raise DataFormatError(f"{path}: empty file")

@@ -45,7 +45,8 @@ def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "", loss
     _finish_axes(loss_axes, acc_axes, history, _settled(history), best, loss)
     if best is not None:
         row = next(r for r in history if r["epoch"] == best)
-        acc_axes.annotate(f"best (validation): epoch {best}\nval {row['val_acc']:.2%}, test {row['test_acc']:.2%}",
+        test = f"{row['test_acc']:.2%}" if _finite(row.get("test_acc")) else "not measured"
+        acc_axes.annotate(f"best (validation): epoch {best}\nval {row['val_acc']:.2%}, test {test}",
                           xy=(best, 100 * row["val_acc"]), xytext=(0.98, 0.04), textcoords="axes fraction",
                           ha="right", va="bottom", fontsize=12,
                           bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})

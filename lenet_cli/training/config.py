@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, packaged
     import tomli as tomllib
 
-__all__ = ["TrainConfig", "load_toml", "read_toml", "to_toml", "CHOICES"]
+__all__ = ["TrainConfig", "load_toml", "read_toml", "to_toml", "plain_name", "CHOICES"]
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("sgd", "adam", "adamw"),
@@ -88,7 +88,7 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
-        if self.name is not None and not _plain_name(self.name):
+        if self.name is not None and not plain_name(self.name):
             raise UsageError(f"--name must be one plain directory name (no '/', not '.' or '..'), not {self.name!r}")
 
     def _validate_numbers(self) -> None:
@@ -108,7 +108,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _plain_name(name: str) -> bool:
+def plain_name(name: str) -> bool:
     """One path component that names a new directory inside --project."""
     return name not in ("", ".", "..") and "/" not in name and "\0" not in name and Path(name).name == name
 
@@ -127,6 +127,8 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, nesting deeper than Python's stack
+        raise UsageError(f"{path}: not a TOML file lenet can read ({type(exc).__name__})") from None
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
