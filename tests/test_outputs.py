@@ -108,3 +108,18 @@ def test_export_does_not_replace_the_test_data_it_verifies_with(runner, tmp_path
     result = runner.invoke(app, ["export", "--format", "torchscript", "-o", str(target), "--verify-images", "8"])
     assert result.exit_code == 2 and "is an input of this command" in result.stderr, result.output
     assert _digest(target) == before and not list(data.glob(".*.tmp"))
+
+
+def test_plot_reads_its_runs_as_inputs(tmp_path: Path) -> None:
+    """Whatever name the chart is given, it cannot replace the metrics it is drawn from."""
+    from lenet_cli.training.run_reader import read_metrics_csv
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("epoch,train_loss\n1,0.5\n")
+    (tmp_path / "chart.png").symlink_to(run / "metrics.csv")
+    with input_scope():
+        read_metrics_csv(run)
+        with pytest.raises(UsageError, match="is an input of this command"):
+            atomic_write_bytes(tmp_path / "chart.png", b"png")
+    assert (run / "metrics.csv").read_text().startswith("epoch")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataFormatError, InputNotFound, from_os_error
+from ..files import note_input
 from .config import TrainConfig
 from .run_writer import METRIC_COLUMNS
 
@@ -117,6 +118,7 @@ def _read_capped(path: Path, limit: int) -> bytes:
         if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             raise _Damaged(f"not a regular file ({_kind(path)})")
         data = file.read(limit + 1)
+    note_input(path)
     if len(data) > limit:
         raise _Damaged(f"larger than {limit >> 20} MiB, more than lenet writes there")
     return data
