@@ -83,7 +83,8 @@ def kill_once(name: str, args: list[str], work: Path, window: float, rng: random
     after = rng.uniform(0.0, window)
     env = {**os.environ, "LENET_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                            preexec_fn=_as_a_foreground_job)
     time.sleep(after)
     if proc.poll() is not None or _exiting(proc.pid):  # its exit code was decided before the signal
         proc.communicate()
@@ -105,6 +106,12 @@ def kill_once(name: str, args: list[str], work: Path, window: float, rng: random
         (work / stray).unlink(missing_ok=True)
     return Kill(name, sig.name, round(after, 3), code, "Traceback" in text or "terminate called" in text,
                 strays, text[-600:])
+
+
+def _as_a_foreground_job() -> None:
+    """Ctrl-C as a terminal's foreground job gets it: a shell starts background jobs (`cmd &`, so also a
+    harness started that way) with SIGINT ignored, and lenet rightly leaves an ignored Ctrl-C ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _exiting(pid: int) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -52,3 +53,16 @@ def test_a_stop_at_any_moment_exits_130_or_143_cleanly(setting, name: str) -> No
     judged = [(kill.signal, kill.after, kill.verdict, kill.stderr) for kill in kills if kill is not None]
     assert judged, "every kill came after the command had finished"
     assert all(verdict == "ok" for _, _, verdict, _ in judged), judged
+
+
+def test_a_background_job_keeps_ignoring_ctrl_c(setting) -> None:
+    """Started with SIGINT ignored (`lenet ... &` from a script), lenet leaves it so: Ctrl-C at the terminal
+    is not meant for background jobs."""
+    work, commands = setting
+    proc = subprocess.Popen([sys.executable, "-m", "lenet_cli", *commands["eval"]], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr

@@ -21,7 +21,7 @@ from ..errors import InternalError, Interrupted, LenetError, from_os_error
 from ..files import holding_signals, input_scope
 
 __all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received", "exit_code_for_signal",
-           "StopRequest", "late_signal_exit_code"]
+           "StopRequest", "late_signal_exit_code", "record_signals_only"]
 
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
 _SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by the handler, newest last
@@ -147,16 +147,25 @@ def _importing(frame: Any) -> bool:
     return False
 
 
+def record_signals_only() -> None:
+    """From here on, Ctrl-C and SIGTERM are only recorded: the command is over, its cleanup runs untroubled
+    (an interrupt inside an exit handler would only print a traceback), and a signal held back during an
+    import is not raised any more."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _record_only)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+
+
 def late_signal_exit_code() -> int | None:
     """On the way out: whether Ctrl-C or SIGTERM came (then the exit code is 130 / 143, never 0), and from here
     on, ignore them.
 
     Python's teardown puts the default action back on the signals it handled, and a signal that then
     reaches any of the process's threads (torch's, onnxruntime's) would kill it: "died by SIGTERM",
-    not 143. An ignored signal is left ignored. In between, a signal is only recorded.
+    not 143. An ignored signal is left ignored.
     """
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _record_only)
+    record_signals_only()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     return interrupted().exit_code if _SIGNALS_RECEIVED else None

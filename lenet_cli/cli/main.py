@@ -15,7 +15,8 @@ import sys
 from typing import Any, Optional
 
 from ..errors import LenetError
-from .guard import guarded, install_signal_handlers, interrupted, late_signal_exit_code, signal_received
+from .guard import (guarded, install_signal_handlers, interrupted, late_signal_exit_code, record_signals_only,
+                    signal_received)
 
 __all__ = ["main", "quick_predict_arguments"]
 
@@ -74,6 +75,7 @@ def _exit(code: int) -> None:
 def _run_cleanup() -> None:
     import atexit
 
+    record_signals_only()
     _flush_standard_streams()
     atexit._run_exitfuncs()  # what Python's teardown would run; handlers registered are run once, here
 
