@@ -92,15 +92,19 @@ class TrainConfig:
             raise UsageError(f"--name must be one plain directory name (no '/', not '.' or '..'), not {self.name!r}")
 
     def _validate_numbers(self) -> None:
-        """Each number has its field's type and is finite; the seed and the momentum are in their ranges."""
+        """Each number and flag has its field's type, numbers are finite; the seed and the momentum are in range."""
         hints = typing.get_type_hints(TrainConfig)
         for f in fields(self):
             kinds = set(typing.get_args(hints[f.name])) | {hints[f.name]}
             option = f"--{f.name.replace('_', '-')}"
-            if int in kinds and bool not in kinds:
-                require_in_range(option, getattr(self, f.name), integer=True)
+            value = getattr(self, f.name)
+            if bool in kinds:
+                if not (isinstance(value, bool) or (value is None and type(None) in kinds)):
+                    raise UsageError(f"{option} is true or false, not {value!r}")
+            elif int in kinds:
+                require_in_range(option, value, integer=True)
             elif float in kinds:
-                require_in_range(option, getattr(self, f.name))
+                require_in_range(option, value)
         require_in_range("--seed", self.seed, *SEED_RANGE, integer=True)
         require_in_range("--momentum", self.momentum, 0.0, 1.0, below_high=True)
 
