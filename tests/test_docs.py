@@ -1,5 +1,6 @@
 """The documentation stays true: generated sections are current, every `lenet` command
-in it parses, every page is in the site's navigation, and the CI recipe works."""
+in it parses, every page is in the site's navigation, every translation keeps up with its
+English page, and the CI recipe works."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ except ImportError:  # pragma: no cover
 
 DOCS = REPO / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
+CONFIG = yaml.safe_load((REPO / "mkdocs.yml").read_text())
+# Translations sit beside their English page as NAME.<locale>.md (mkdocs-static-i18n, suffix layout).
+LOCALES = sorted(language["locale"] for plugin in CONFIG.get("plugins", []) if isinstance(plugin, dict) and "i18n" in plugin
+                 for language in plugin["i18n"]["languages"] if not language.get("default"))
+TRANSLATIONS = [page for page in PAGES if any(page.name.endswith(f".{locale}.md") for locale in LOCALES)]
+ENGLISH = [page for page in PAGES if page not in TRANSLATIONS]
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE)
 INLINE = re.compile(r"`(lenet [^`]+)`")
 SHELL_LANGS = {"bash", "sh", "console", "shell", ""}
@@ -50,26 +57,33 @@ def _commands_in(line: str) -> list[str]:
     return [part for part in parts if part.startswith("lenet ") or part == "lenet"]
 
 
-def _documented_commands() -> list[tuple[str, str, bool]]:
-    """(where, command line, complete) for every `lenet ...` in the docs and README.
+def _commands_of(page: Path) -> list[tuple[str, bool]]:
+    """(command line, complete) for every `lenet ...` on one page.
 
     Code blocks hold complete commands; `lenet eval --json` in running text names a
     command and its options, so only unknown options and commands count there.
     """
     found = []
+    text = page.read_text(encoding="utf-8")
+    for block in FENCE.finditer(text):
+        if block.group("lang") not in SHELL_LANGS:
+            continue
+        for line in block.group("body").replace("\\\n", " ").splitlines():  # a line continued with \ is one
+            line = line.strip().removeprefix("$ ")
+            if not _is_synopsis(line):
+                found += [(part, True) for part in _commands_in(line)]
+    for match in INLINE.finditer(FENCE.sub("", text)):
+        if not _is_synopsis(match.group(1)):
+            found += [(part, False) for part in _commands_in(match.group(1))]
+    return found
+
+
+def _documented_commands() -> list[tuple[str, str, bool]]:
+    """(where, command line, complete) for every `lenet ...` in the docs and README."""
+    found = []
     for page in [*PAGES, REPO / "README.md"]:
-        text = page.read_text(encoding="utf-8")
         where = page.relative_to(REPO).as_posix()
-        for block in FENCE.finditer(text):
-            if block.group("lang") not in SHELL_LANGS:
-                continue
-            for line in block.group("body").replace("\\\n", " ").splitlines():  # a line continued with \ is one
-                line = line.strip().removeprefix("$ ")
-                if not _is_synopsis(line):
-                    found += [(where, part, True) for part in _commands_in(line)]
-        for match in INLINE.finditer(FENCE.sub("", text)):
-            if not _is_synopsis(match.group(1)):
-                found += [(where, part, False) for part in _commands_in(match.group(1))]
+        found += [(where, line, complete) for line, complete in _commands_of(page)]
     for result in docgen.load_results(DOCS / "results.toml"):
         found.append(("docs/results.toml", result.command, True))
     return found
@@ -167,11 +181,12 @@ def test_command_reference_lists_every_command_and_option() -> None:
 
 
 def test_every_page_is_in_the_navigation_and_every_nav_entry_exists() -> None:
-    config = yaml.safe_load((REPO / "mkdocs.yml").read_text())
-    nav = _nav_pages(config["nav"])
-    pages = {p.relative_to(DOCS).as_posix() for p in PAGES}
+    nav = _nav_pages(CONFIG["nav"])
+    pages = {p.relative_to(DOCS).as_posix() for p in ENGLISH}
     assert set(nav) == pages
-    assert config["strict"] is True
+    assert CONFIG["strict"] is True
+    for translation in TRANSLATIONS:  # a translation takes its English page's place in the nav
+        assert _source_of(translation) in ENGLISH, f"{_rel(translation)} translates no page of the site"
 
 
 def test_model_zoo_and_results_name_real_models_and_matching_commands() -> None:
@@ -231,9 +246,9 @@ def test_ci_recipe_stops_at_the_gate_with_exit_3(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "model.onnx").exists()  # nothing exported past a failed gate
 
 
-def _documented_fields() -> dict[str, set[str]]:
+def _documented_fields(page: Path = DOCS / "exit-codes.md") -> dict[str, set[str]]:
     """`lenet X --json` -> the field names in the first table under its heading in exit-codes.md."""
-    text = (DOCS / "exit-codes.md").read_text()
+    text = page.read_text()
     fields = {}
     for section in re.split(r"^### ", text, flags=re.MULTILINE)[1:]:
         title = re.match(r"`lenet (\w+(?: --\w+)?) --json`", section)
@@ -278,3 +293,136 @@ def test_json_documents_have_exactly_the_documented_fields(runner, tmp_path: Pat
     }
     for command, document in actual.items():
         assert set(document) == documented[command], command
+
+
+# ---------------------------------------------------------------- translations
+#
+# A translated page (docs/NAME.zh.md) translates the prose of docs/NAME.md and carries its code
+# blocks unchanged: commands, their outputs and pictures are the English page's, so a reader of
+# either language runs the same lines and sees the same results. These tests fail when the
+# English page moves on and the translation stays behind.
+
+
+def _rel(page: Path) -> str:
+    return page.relative_to(REPO).as_posix() if page.is_relative_to(REPO) else str(page)
+
+
+def _source_of(translation: Path) -> Path:
+    """docs/NAME.zh.md -> docs/NAME.md"""
+    locale = next(locale for locale in LOCALES if translation.name.endswith(f".{locale}.md"))
+    return translation.with_name(translation.name.removesuffix(f".{locale}.md") + ".md")
+
+
+def _code_blocks(page: Path) -> list[str]:
+    return [block.group(0) for block in FENCE.finditer(page.read_text(encoding="utf-8"))]
+
+
+def _describe(block: str) -> str:
+    fence, _, body = block.partition("\n")
+    return f"{fence} {body.splitlines()[0][:60] if body.strip() else ''} ..."
+
+
+def _code_block_drift(source: Path, translation: Path) -> list[str]:
+    """What differs between the code blocks of an English page and its translation, in words."""
+    theirs, ours = _code_blocks(source), _code_blocks(translation)
+    problems = [f"block {i} of {_rel(source)} is not in the translation (changed or added in English): {_describe(b)}"
+                for i, b in enumerate(theirs, 1) if b not in ours]
+    problems += [f"block {i} of {_rel(translation)} is not in {_rel(source)} (changed or removed there): {_describe(b)}"
+                 for i, b in enumerate(ours, 1) if b not in theirs]
+    if not problems and ours != theirs:
+        problems.append(f"the code blocks of {_rel(translation)} are not in the order of {_rel(source)}")
+    return problems
+
+
+def _heading_ids(page: Path) -> set[str]:
+    import markdown
+
+    md = markdown.Markdown(extensions=["toc", "attr_list", "admonition", "tables", "pymdownx.superfences"])
+    md.convert(page.read_text(encoding="utf-8"))
+
+    def walk(tokens: list[dict]) -> set[str]:
+        return {token["id"] for token in tokens} | {i for token in tokens for i in walk(token["children"])}
+
+    return walk(md.toc_tokens)
+
+
+def test_the_site_has_translations_to_check() -> None:
+    # guards the discovery: with no locale or no NAME.zh.md found, the tests below would check nothing
+    assert LOCALES == ["zh"]
+    names = {page.name for page in TRANSLATIONS}
+    assert {"index.zh.md", "quickstart.zh.md", "tutorial.zh.md", "predict-and-eval.zh.md", "export.zh.md",
+            "exit-codes.zh.md"} <= names
+    assert all(_code_blocks(page) for page in TRANSLATIONS)
+
+
+@pytest.mark.parametrize("translation", TRANSLATIONS, ids=[p.name for p in TRANSLATIONS])
+def test_a_translation_carries_its_english_pages_code_blocks(translation: Path) -> None:
+    source = _source_of(translation)
+    problems = _code_block_drift(source, translation)
+    assert not problems, (f"{_rel(translation)} is older than {_rel(source)}; copy the English code block and "
+                          "translate the prose around it:\n  " + "\n  ".join(problems))
+
+
+@pytest.mark.parametrize("translation", TRANSLATIONS, ids=[p.name for p in TRANSLATIONS])
+def test_a_translation_shows_no_command_its_english_page_does_not(translation: Path) -> None:
+    source = _source_of(translation)
+    english = {" ".join(line.split()) for line, _ in _commands_of(source)}
+    extra = sorted({" ".join(line.split()) for line, _ in _commands_of(translation)} - english)
+    assert not extra, f"{_rel(translation)} shows commands that {_rel(source)} does not: {extra}"
+
+
+@pytest.mark.parametrize("translation", TRANSLATIONS, ids=[p.name for p in TRANSLATIONS])
+def test_a_translation_keeps_its_english_pages_anchors(translation: Path) -> None:
+    # untranslated pages link to a translated one with the English anchors (tutorial.md#2-evaluate)
+    missing = sorted(_heading_ids(_source_of(translation)) - _heading_ids(translation))
+    assert not missing, f"{_rel(translation)} lacks the anchors {missing}; give its headings {{#id}} as in English"
+
+
+def test_translated_json_tables_list_the_same_fields() -> None:
+    for translation in TRANSLATIONS:
+        if _source_of(translation).name == "exit-codes.md":
+            assert _documented_fields(translation) == _documented_fields(), _rel(translation)
+
+
+def test_the_drift_checks_can_fail(tmp_path: Path) -> None:
+    source, translation = DOCS / "quickstart.md", DOCS / "quickstart.zh.md"
+    changed = tmp_path / "quickstart.md"
+    changed.write_text(source.read_text().replace("lenet models ", "lenet datasets ", 1))
+    problems = _code_block_drift(changed, translation)
+    assert len(problems) == 2 and "block 2 of" in problems[0] and "lenet predict my-digit.jpg" in problems[0]
+    added = tmp_path / "quickstart.zh.md"
+    added.write_text(translation.read_text() + "\n`lenet train --epochs 9`\n")
+    assert ("lenet train --epochs 9", False) in _commands_of(added)
+    assert ("lenet train --epochs 9", False) not in _commands_of(source)
+
+
+def _hooks():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_an_untranslated_page_of_the_chinese_site_says_so_under_its_title() -> None:
+    from types import SimpleNamespace
+
+    mark = _hooks().mark_untranslated
+    page = "# Training: `lenet train`\n\nText.\n"
+    fallback = mark(page, SimpleNamespace(locale="en", locale_alternate_of="zh"))
+    assert fallback.startswith("# Training: `lenet train`\n\n!!! note") and "本页尚未翻译，以下为英文原文" in fallback
+    assert fallback.endswith("Text.\n")
+    assert mark(page, SimpleNamespace(locale="zh", locale_alternate_of="zh")) == page  # translated
+    assert mark(page, SimpleNamespace(locale="en", locale_alternate_of="en")) == page  # the English site
+    assert mark(page, SimpleNamespace()) == page  # built without the i18n plugin
+
+
+@pytest.mark.parametrize("translation", TRANSLATIONS, ids=[p.name for p in TRANSLATIONS])
+def test_a_translation_links_the_translated_pages(translation: Path) -> None:
+    # the site would map quickstart.md to its twin, but a reader of the files (the README links
+    # docs/quickstart.zh.md) would fall out of the language at the first link
+    locale = translation.name.split(".")[-2]
+    english = [target for target in re.findall(r"\]\(([\w-]+)\.md(?:#[^)]*)?\)", translation.read_text())
+               if (DOCS / f"{target}.{locale}.md").is_file()]
+    assert not english, f"{_rel(translation)} links {sorted(set(english))}.md; link their .{locale}.md twins"
