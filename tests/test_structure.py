@@ -110,7 +110,7 @@ def test_no_import_cycle_inside_the_package() -> None:
 
 # The layers below training, the CLI and serving: they never import those, deferred imports included.
 LOWER_LAYERS = ("data", "reading", "models", "export", "inference", "evaluation", "checkpoint", "files", "device",
-                "errors", "registry", "_lazy")
+                "errors", "registry", "numbers", "_lazy")
 UPPER_LAYERS = ("training", "cli", "serving")
 
 
