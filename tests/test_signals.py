@@ -66,3 +66,14 @@ def test_a_background_job_keeps_ignoring_ctrl_c(setting) -> None:
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_before_the_command_s_handlers_exist_is_answered_too(sig: int, code: int) -> None:
+    """The entry point records a signal from its first line; the command then stops with one line."""
+    started = (f"import os, signal, sys; sys.argv = ['lenet', 'models']; import lenet_cli.__main__ as entry; "
+               f"os.kill(os.getpid(), {int(sig)}); entry.main()")
+    done = subprocess.run([sys.executable, "-c", started], capture_output=True, text=True, timeout=60,
+                          preexec_fn=signal_kills._as_a_foreground_job)
+    assert done.returncode == code
+    assert done.stderr == "error: Interrupted; nothing was left half-written\n" and done.stdout == ""

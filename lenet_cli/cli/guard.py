@@ -15,13 +15,13 @@ import errno
 import os
 import signal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..errors import InternalError, Interrupted, LenetError, from_os_error
 from ..files import holding_signals, input_scope
 
 __all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received", "exit_code_for_signal",
-           "StopRequest", "late_signal_exit_code", "record_signals_only"]
+           "StopRequest", "late_signal_exit_code", "record_signals_only", "record_early_signals"]
 
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
 _SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by the handler, newest last
@@ -113,6 +113,11 @@ def install_signal_handlers() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, _interrupt)
+
+
+def record_early_signals(signals: Sequence[int]) -> None:
+    """Signals that came before the handlers were installed count as received."""
+    _SIGNALS_RECEIVED.extend(signals)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ..errors import LenetError
-from .guard import (guarded, install_signal_handlers, interrupted, late_signal_exit_code, record_signals_only,
-                    signal_received)
+from .guard import (guarded, install_signal_handlers, interrupted, late_signal_exit_code,
+                    record_early_signals, record_signals_only, signal_received)
 
 __all__ = ["main", "quick_predict_arguments"]
 
@@ -24,9 +24,16 @@ _QUICK_FLAGS = {"--json": "as_json", "--csv": "as_csv", "--recursive": "recursiv
 _QUICK_VALUES = {"--checkpoint": "checkpoint", "-c": "checkpoint"}
 
 
-def main() -> None:
-    """Console-script entry point: the command's exit code, 130 / 143 whenever Ctrl-C or SIGTERM stopped it."""
+def main(early_signals: Sequence[int] = ()) -> None:
+    """The command: its exit code, 130 / 143 whenever Ctrl-C or SIGTERM stopped it (``early_signals``: those
+    that came before its handlers were in place)."""
     install_signal_handlers()
+    if early_signals:  # stopped before anything ran: one line, 130 / 143
+        record_early_signals(early_signals)
+        from .console import print_error
+
+        print_error(str(interrupted()))
+        _exit(interrupted().exit_code)
     try:
         _run(sys.argv[1:])
     except SystemExit as exc:
