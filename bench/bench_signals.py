@@ -6,7 +6,7 @@ by Ctrl-C to the process group, half by SIGTERM to the process. Prints one JSON 
 how many kills ended each way (``ok`` is 130 / 143 with no traceback, no hang and no temp file left;
 ``finished`` means the command had ended before the signal), and every kill that was not ok.
 
-    python bench/bench_signals.py [--kills 40] [--pictures 10000] [--seed 0]
+    python bench/bench_signals.py [--kills 40] [--pictures 10000] [--seed 0] [--commands tune predict]
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=40, help="kills per command")
     parser.add_argument("--pictures", type=int, default=10_000, help="pictures predict reads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--commands", nargs="+", default=None, help="only these (train eval export tune predict)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lenet-kills-"))
     dataset = write_mnist_files(root / "data", n_train=2000, n_test=200)
@@ -51,6 +52,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     report: dict = {"kills_per_command": args.kills, "pictures": args.pictures, "seed": args.seed, "commands": {}}
     for name, command in commands.items():
+        if args.commands and name not in args.commands:
+            continue
         window = seconds_to_finish(command, root / "work")
         verdicts: collections.Counter = collections.Counter()
         failures = []
