@@ -36,7 +36,7 @@ def _complete(shell: str, words: str) -> list[str]:
 @pytest.mark.parametrize("words, expected", [
     ("lenet train --optimizer ad", ["adam", "adamw"]),
     ("lenet train --augment w", ["writing"]),
-    ("lenet train --model lenet5-", ["lenet5-avgpool", "lenet5-classic", "lenet5-d2l"]),
+    ("lenet train --model lenet5-", ["lenet5-d2l", "lenet5-avgpool", "lenet5-classic"]),  # declaration order
     ("lenet train --dataset fa", ["fashion-mnist"]),
     ("lenet export --format o", ["onnx"]),
     ("lenet predict x.png --device c", ["cpu", "cuda"]),

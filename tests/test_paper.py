@@ -1,4 +1,5 @@
-"""Digits on real paper: coloured card, ruled and squared notebooks, pencil in bad light, whole numbers."""
+"""Digits on real paper: coloured card, ruled and squared notebooks, pencil in bad light, whole numbers; and
+blank paper, which holds no digit."""
 
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ from PIL import Image
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.cli.app import app
 from lenet_cli.reading.ink import components, find_ink, remove_rules
+from lenet_cli.reading.prepare import prepare_mnist
 from lenet_cli.inference.loading import load_predictor, resolve_for_prediction
-from paper_digits import KINDS, generate
+from paper_digits import KINDS, generate, render
+from photo_digits import generate as generate_photos
 from photo_digits import load_mnist_test
 
-# Measured on this sample (40 of each kind, seed 7) with the bundled weights: coloured 97.5 %,
-# ruled 95 %, squared 100 %, pencil 100 %, numbers 97.5 % exactly right. Thresholds sit a little under.
+# Measured on this sample (40 of each kind, seed 7) with the bundled weights: coloured 100 %, ruled 95 %,
+# squared 100 %, pencil 100 %, numbers 92.5 % exactly right. Thresholds sit a little under.
 MNIST_DIR = BUNDLED_DIR / "mnist"
-THRESHOLDS = {"coloured": 0.9, "ruled": 0.88, "squared": 0.9, "pencil": 0.9, "number": 0.85}
+THRESHOLDS = {"coloured": 0.95, "ruled": 0.92, "squared": 0.95, "pencil": 0.95, "number": 0.9}
+# Blank paper of each kind people write on, as renderer A draws the kind of paper.
+BLANK_PAPERS = {"plain": "number", "ruled": "ruled", "squared": "squared", "coloured": "coloured", "shadowed": "pencil"}
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +132,19 @@ def test_components_match_a_flood_fill(seed: int, density: float) -> None:
 def test_remove_rules_leaves_a_picture_without_rules_alone() -> None:
     strength = np.zeros((50, 50), np.float32)
     strength[10:40, 20:24] = 1.0
-    assert (remove_rules(strength, strength > 0.5) == strength).all()
+    cleaned, lines = remove_rules(strength, strength > 0.5)
+    assert (cleaned == strength).all() and not lines.any()
+
+
+def test_a_pen_stroke_along_a_rule_is_kept_and_the_rule_goes() -> None:
+    """A dark stroke lying on a pale printed line for a stretch is not the line: it is darker than it."""
+    picture = _canvas(size=(120, 160))
+    picture[60:62, :] = np.array([150, 180, 225]) / 255.0  # a pale blue rule
+    picture[58:64, 40:100] = 0.1  # a pen's stroke right along it
+    picture[20:58, 94:100] = 0.1  # and up from it (a 7, upside down)
+    mask = find_ink(picture).mask
+    assert mask[59:63, 45:95].mean() > 0.9  # the stroke on the rule is whole
+    assert not mask[60:62, :30].any() and not mask[60:62, 110:].any()  # the rule beside it is gone
 
 
 def _number_picture(path: Path, digits: list[np.ndarray]) -> None:
@@ -192,51 +209,59 @@ def test_save_preprocessed_shows_the_steps_of_a_number(runner, tmp_path: Path) -
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.booleans())
-def test_a_grey_picture_s_ink_is_its_lightness_distance_as_in_colour(seed: int, chalk: bool) -> None:
-    """The one-channel shortcut for grey pictures gives the colour path's Delta E (its a*, b* are ~0)."""
-    from lenet_cli.reading import ink as paper
+def test_a_grey_picture_s_lightness_is_the_colour_path_s(seed: int, chalk: bool) -> None:
+    """The one-channel shortcut for grey pictures gives the L* of the colour path, whose a*, b* are then 0."""
+    from lenet_cli.reading import ink
 
     rng = np.random.default_rng(seed)
-    grey = np.clip(rng.normal(0.15 if chalk else 0.85, 0.05, (40, 56)), 0, 1)
-    grey[10:30, 20:26] = 0.9 if chalk else 0.1  # a stroke
-    grey = np.round(grey * 255) / 255  # the levels a picture has: the tint below cannot move one to the next
-    rgb = np.repeat(grey[..., None], 3, axis=-1).astype(np.float32)
+    grey = np.clip(rng.normal(40 if chalk else 215, 12, (40, 56)), 0, 255).astype(np.uint8)
+    grey[10:30, 20:26] = 230 if chalk else 25  # a stroke
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
     tinted = rgb.copy()
-    tinted[..., 2] = np.nextafter(tinted[..., 2], np.float32(2))  # not exactly grey: the colour path runs
-    assert np.abs(paper.ink_strength(rgb) - paper.ink_strength(tinted)).max() < 0.05
+    tinted[0, 0, 2] ^= 16  # one corner pixel off grey: the colour path runs
+    shortcut, colour = ink._lab(rgb)[..., 0].astype(int), ink._lab(tinted).astype(int)
+    assert colour.shape[-1] == 3
+    assert np.abs(shortcut - colour[..., 0])[4:, 4:].max() <= 1  # away from the changed pixel
+    assert np.abs(colour[4:, 4:, 1:] - 128).max() <= 1
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 3), st.integers(0, 7), st.sampled_from([0, 1]))
-def test_edge_padding_is_numpy_s(h: int, w: int, channels: int, width: int, axis: int) -> None:
-    from lenet_cli.reading.ink import _edge_padded
+@pytest.mark.parametrize("paper", BLANK_PAPERS)
+def test_blank_paper_of_each_kind_holds_no_digit(paper: str) -> None:
+    """Renderer A's paper with nothing written on it: every page is "no digit", with the reason."""
+    rng = np.random.default_rng(11)
+    for _ in range(8):
+        stages: dict = {}
+        image = prepare_mnist(render([np.zeros((28, 28), np.uint8)], BLANK_PAPERS[paper], rng), stages=stages)
+        assert stages.get("no_digit", "").startswith("no writing found (") and not image.any(), paper
 
-    array = np.random.default_rng(h * w + width).random((h, w, channels)).astype(np.float32)
-    pad = [(0, 0)] * 3
-    pad[axis] = (width, width)
-    assert np.array_equal(_edge_padded(array, width, axis), np.pad(array, pad, mode="edge"))
+
+def test_a_clean_digit_is_never_no_digit(tmp_path: Path, predictor) -> None:
+    """Clean photos and scans of real MNIST digits (renderer A): none is answered "no digit"."""
+    written = generate_photos(tmp_path, MNIST_DIR, count=120, seed=3)
+    answers = list(predictor.predict_paths([path for path, _ in written], jobs=1))
+    assert [a.path for a in answers if a.reason is not None] == []
+    assert sum(a.label == label for a, (_, label) in zip(answers, written)) >= 0.97 * len(written)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.integers(1, 30), st.integers(1, 30), st.sampled_from([1, 3]), st.sampled_from([1, 3, 5, 13]),
-       st.sampled_from([0, 1]), st.booleans(), st.sampled_from([0, 3]))
-def test_rank_filter_takes_the_first_extreme_of_each_window(h: int, w: int, channels: int, size: int, axis: int,
-                                                            brightest: bool, levels: int) -> None:
-    """The doubling windows pick the pixel that ``np.argmax`` (``argmin``) over each (odd-sized) window picks,
-    ties included (``levels`` > 0 makes many)."""
-    from numpy.lib.stride_tricks import sliding_window_view
+def _faint_digit(digit: np.ndarray, delta_l: float, seed: int) -> Image.Image:
+    """``digit`` in grey pencil ``delta_l`` levels (of 255) darker than white paper with sensor noise."""
+    rng = np.random.default_rng(seed)
+    ink = np.asarray(Image.fromarray(digit).resize((112, 112), Image.BICUBIC), np.float32) / 255.0
+    paper = 235.0 + rng.normal(0, 1.5, (160, 160))
+    paper[24:136, 24:136] -= delta_l * ink
+    return Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).convert("RGB")
 
-    from lenet_cli.reading.ink import _edge_padded, _luminance, _rank_filter_along, _window_argmax
 
-    rgb = np.random.default_rng(h * w + size).random((h, w, channels)).astype(np.float32)
-    if levels:
-        rgb = np.round(rgb * levels) / levels
-    padded = _edge_padded(rgb, size // 2, axis)
-    luminance = _luminance(padded)
-    windows = sliding_window_view(luminance, size, axis=axis)
-    pick = np.argmax(windows, axis=-1) if brightest else np.argmin(windows, axis=-1)
-    key = np.moveaxis(luminance, axis, -1)
-    assert np.array_equal(_window_argmax(key if brightest else -key, size)[1], np.moveaxis(pick, axis, -1))
-    rows, cols = np.indices((h, w))
-    expected = padded[rows + pick, cols] if axis == 0 else padded[rows, cols + pick]
-    assert np.array_equal(_rank_filter_along(rgb, size, brightest, axis), expected)
+def test_the_faintest_digit_supported_is_read_and_fainter_marks_are_no_digit(predictor) -> None:
+    """Grey pencil 16 levels (of 255) darker than the paper, about 5 Delta E on average over its strokes, a
+    little above the faintest writing accepted, is read; at a quarter of that, marks the paper's noise
+    hides, the answer is "no digit" rather than a guess."""
+    images, labels = load_mnist_test(MNIST_DIR)
+    for index in range(8):
+        stages: dict = {}
+        image = prepare_mnist(_faint_digit(images[index], 16.0, index), stages=stages)
+        assert "no_digit" not in stages, index
+        assert predictor.predict(image[None, None], ["faint"])[0].label == labels[index], index
+        stages = {}
+        prepare_mnist(_faint_digit(images[index], 4.0, index), stages=stages)
+        assert "no_digit" in stages, index

@@ -178,11 +178,11 @@ def test_a_large_jpeg_is_decoded_reduced_and_read_as_the_full_one(runner, tmp_pa
 
 
 @pytest.mark.parametrize("level", [0, 128, 255])
-def test_blank_image_is_predicted_not_a_crash(runner, tmp_path: Path, level: int) -> None:
+def test_blank_image_is_an_answer_not_a_crash(runner, tmp_path: Path, level: int) -> None:
     Image.fromarray(np.full((40, 30), level, np.uint8)).save(tmp_path / "blank.png")
     code, rows, stderr = _predict_json(runner, str(tmp_path / "blank.png"))
     assert code == 0, stderr
-    assert len(rows) == 1 and 0.0 <= rows[0]["probability"] <= 1.0
+    assert len(rows) == 1 and rows[0]["predicted"] is None and rows[0]["reason"].startswith("no writing found")
 
 
 def test_save_preprocessed_writes_what_the_model_saw(runner, tmp_path: Path, digits) -> None:
@@ -471,3 +471,55 @@ def test_ctrl_c_while_workers_prepare_pictures_is_130_and_one_line_every_time(tm
         assert first.startswith("{"), stderr
         assert proc.returncode == 130, (attempt, proc.returncode, stderr)
         assert stderr == "error: Interrupted; nothing was left half-written\n", (attempt, stderr)
+
+
+def _blank_and_digit(directory: Path, digit: np.ndarray) -> tuple[Path, Path]:
+    """A sheet of squared paper with nothing on it (renderer A), and a digit on white paper."""
+    from paper_digits import render
+
+    blank, written = directory / "blank.jpg", directory / "digit.png"
+    render([np.zeros((28, 28), np.uint8)], "squared", np.random.default_rng(5)).save(blank)
+    Image.fromarray(_paper_digit(digit)).save(written)
+    return blank, written
+
+
+def test_no_digit_is_an_answer_in_json_csv_and_the_table(runner, tmp_path: Path, digits) -> None:
+    """A picture without writing gets one line like any other: no class, no probability, and why."""
+    blank, written = _blank_and_digit(tmp_path, digits[0][0])
+    code, rows, stderr = _predict_json(runner, str(blank), str(written))
+    assert code == 0, stderr
+    assert rows[0] == {"path": str(blank), "predicted": None, "class_name": None, "probability": None, "topk": [],
+                       "label": None, "reason": rows[0]["reason"]}
+    assert rows[0]["reason"].startswith("no writing found (") and rows[0]["reason"].endswith(")")
+    assert rows[1]["predicted"] == 7 and "reason" not in rows[1]  # a digit's line is as it always was
+    result = runner.invoke(app, ["predict", str(blank), str(written), "--csv"])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and lines[1] == f"{blank},,,," and lines[2].startswith(f"{written},7,7,")
+    table = runner.invoke(app, ["predict", str(blank), str(written)])
+    assert table.exit_code == 0 and "no digit" in table.stdout and "no writing found" in table.stdout
+
+
+def test_fail_on_no_digit_exits_65_after_every_line(runner, tmp_path: Path, digits) -> None:
+    """--fail-on-no-digit: the others are still predicted, then one error line and exit 65; a missing input
+    still decides the exit code (66), and without the option a blank page is no error."""
+    blank, written = _blank_and_digit(tmp_path, digits[0][0])
+    code, rows, stderr = _predict_json(runner, str(blank), str(written), "--fail-on-no-digit")
+    assert code == 65 and len(rows) == 2 and rows[1]["predicted"] == 7
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "1 picture(s) held no digit" in errors[0]
+    code, rows, _ = _predict_json(runner, str(written), "--fail-on-no-digit")
+    assert code == 0 and rows[0]["predicted"] == 7
+    code, rows, stderr = _predict_json(runner, str(blank), str(tmp_path / "nope.png"), "--fail-on-no-digit")
+    assert code == 66 and len(rows) == 1 and "nope.png" in stderr
+    result = runner.invoke(app, ["predict", "-n", str(blank), "--json", "--fail-on-no-digit"])
+    assert result.exit_code == 65 and json.loads(result.stdout)["number"] == ""
+    assert runner.invoke(app, ["predict", str(blank)]).exit_code == 0
+
+
+def test_no_digit_is_the_same_in_worker_processes(runner, tmp_path: Path, digits) -> None:
+    """Pictures prepared by worker processes give the same "no digit" answers, in order."""
+    blank, written = _blank_and_digit(tmp_path, digits[0][0])
+    files = [str(blank), str(written)] * 3
+    _, alone, _ = _predict_json(runner, *files, "--jobs", "1")
+    _, workers, _ = _predict_json(runner, *files, "--jobs", "2")
+    assert workers == alone and [row["predicted"] for row in alone] == [None, 7] * 3

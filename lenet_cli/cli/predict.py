@@ -26,6 +26,7 @@ def predict_command(
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Processes preparing pictures (default: every core from 64 pictures on; --number reads in one).")] = None,
     project: ProjectOption = _DEFAULT.project,
     device: DeviceOption = _DEFAULT.device,
+    fail_on_no_digit: Annotated[bool, typer.Option("--fail-on-no-digit", help="Exit 65 when a picture holds no digit (blank paper; an empty --number); the others are still predicted.")] = False,
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
     options = {name: value for name, value in locals().items() if name != "inputs"}  # exactly PredictOptions' fields

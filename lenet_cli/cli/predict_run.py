@@ -116,6 +116,7 @@ class PredictOptions:
     jobs: Optional[int] = None
     project: Path = Path("runs/train")
     device: str = "auto"
+    fail_on_no_digit: bool = False
 
 
 def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOptions()) -> None:
@@ -141,13 +142,14 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
     else:
         results = predictor.predict_paths(paths, o.topk, on_prepared=_noticing_rows(saver), jobs=o.jobs,
                                           stages_needed=None if saver else ("glyphs",))
-    bad = 0
+    bad = blank = 0
     for item in results:
         if isinstance(item, Unreadable):
             print_error(item.message)
             bad += 1
         else:
             report.add(item)
+            blank += _holds_no_digit(item)
     report.finish()
     for line in missing:
         print_error(line)
@@ -155,8 +157,15 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
         raise InputNotFound(f"{len(missing)} input(s) not found")
     if bad:
         raise DataFormatError(f"{bad} input(s) could not be read; the others were predicted")
+    if blank and o.fail_on_no_digit:
+        raise DataFormatError(f"{blank} picture(s) held no digit (--fail-on-no-digit); the others were predicted")
     if saver is not None:
         saver.raise_if_failed()
+
+
+def _holds_no_digit(item) -> bool:
+    """A picture read as no digit: a prediction with a reason instead of a class, or an empty number."""
+    return getattr(item, "reason", None) is not None or getattr(item, "number", None) == ""
 
 
 def _noted(paths: Iterator[Path]) -> Iterator[Path]:
@@ -194,6 +203,8 @@ class Report:
         elif self.writer and self.number:
             self.writer.writerow([item.path, item.number, f"{item.probability:.6f}", ";".join(
                 f"{d['class_name']}:{d['probability']:.6f}@{','.join(map(str, d['box']))}" for d in item.digits)])
+        elif self.writer and item.reason is not None:
+            self.writer.writerow([item.path, "", "", "", ""])  # no digit: no class, no probability
         elif self.writer:
             self.writer.writerow([item.path, item.label, item.class_name, f"{item.probability:.6f}",
                                   ";".join(f"{n}:{p:.6f}" for n, p in item.topk)])
@@ -284,6 +295,9 @@ def _print_table(rows, number: bool) -> None:
         table.add_column("probability", justify="right")
         table.add_column("top-k")
         for r in rows:
+            if r.reason is not None:
+                table.add_row(cell(r.path), "no digit", "", cell(r.reason))
+                continue
             table.add_row(cell(r.path), cell(r.class_name), f"{r.probability:.2%}",
                           cell(", ".join(f"{n} {p:.1%}" for n, p in r.topk)))
     out().print(table)

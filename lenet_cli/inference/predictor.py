@@ -33,16 +33,25 @@ STOP_WAIT = 5.0  # seconds a pool of those processes gets to stop on its own bef
 
 @dataclass
 class Prediction:
+    """The model's answer for one picture; ``reason`` (and no class) when the picture holds no digit."""
+
     path: str
-    label: int
-    class_name: str
-    probability: float
+    label: int | None
+    class_name: str | None
+    probability: float | None
     topk: list[tuple[str, float]]
+    reason: str | None = None
+
+    @classmethod
+    def no_digit(cls, path: str, reason: str) -> "Prediction":
+        """The answer for a picture without writing: no class, no probability, and why."""
+        return cls(path, None, None, None, [], reason)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "predicted": self.label, "class_name": self.class_name,
-                "probability": self.probability, "topk": [[name, p] for name, p in self.topk],
-                "label": self.label}  # "label": the old name of "predicted", kept for one release
+        row = {"path": self.path, "predicted": self.label, "class_name": self.class_name,
+               "probability": self.probability, "topk": [[name, p] for name, p in self.topk],
+               "label": self.label}  # "label": the old name of "predicted", kept for one release
+        return row if self.reason is None else {**row, "reason": self.reason}
 
 
 @dataclass
@@ -84,6 +93,8 @@ class Preparation:
     channels: int
 
     def __call__(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> np.ndarray:
+        """The picture as the model sees it; with ``mnist``, ``stages["no_digit"]`` says why when it holds no
+        writing (the image is then blank)."""
         with _quietly():
             img = open_image(path, data, self.decoded_side)
             if self.mode == "mnist":
@@ -153,17 +164,21 @@ class Predictor:
         """The model's outputs (N x classes) for prepared uint8 N x C x H x W images."""
         raise NotImplementedError
 
-    def predict(self, images: np.ndarray, paths: list[str], topk: int = TOPK) -> list[Prediction]:
-        """Predictions for a batch of prepared images (N x C x H x W uint8)."""
+    def predict(self, images: np.ndarray, paths: list[str], topk: int = TOPK,
+                no_digit: Iterable[str | None] | None = None) -> list[Prediction]:
+        """Predictions for a batch of prepared images (N x C x H x W uint8); where ``no_digit`` gives a reason
+        (the preparation found no writing), the answer is no class, with that reason."""
         scores = self.scores(images).astype(np.float64)
         probabilities = np.exp(scores - scores.max(1, keepdims=True))
         probabilities /= probabilities.sum(1, keepdims=True)
         k = max(1, min(topk, len(self.classes)))
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         results = []
-        for path, row, idx in zip(paths, probabilities, order):
+        reasons = list(no_digit) if no_digit is not None else [None] * len(paths)
+        for path, row, idx, reason in zip(paths, probabilities, order, reasons):
             top = [(self.classes[i], float(row[i])) for i in idx]
-            results.append(Prediction(path, int(idx[0]), top[0][0], top[0][1], top))
+            results.append(Prediction.no_digit(path, reason) if reason else
+                           Prediction(path, int(idx[0]), top[0][0], top[0][1], top))
         return results
 
     def predict_paths(self, paths: Iterable[Path], topk: int = TOPK, batch: int = PREDICT_BATCH,
@@ -182,18 +197,20 @@ class Predictor:
             _each_readable_in_parallel(paths, self.preparation, on_prepared, workers, stages_needed)
         images: list[np.ndarray] = []
         names: list[str] = []
+        reasons: list[str | None] = []
         for item in readable:
             if isinstance(item, Unreadable):
                 yield item
                 continue
-            path, image = item
+            path, image, stages = item
             images.append(image)
             names.append(str(path))
+            reasons.append(stages.get("no_digit"))
             if len(images) >= batch:
-                yield from self.predict(np.stack(images), names, topk)
-                images, names = [], []
+                yield from self.predict(np.stack(images), names, topk, reasons)
+                images, names, reasons = [], [], []
         if images:
-            yield from self.predict(np.stack(images), names, topk)
+            yield from self.predict(np.stack(images), names, topk, reasons)
 
     def read_numbers(self, paths: Iterable[Path], on_prepared: OnPrepared | None = None,
                      ) -> Iterator[NumberReading | Unreadable]:
@@ -216,7 +233,7 @@ def _default_workers(pictures: int) -> int:
 
 def _each_readable_in_parallel(paths: list[Path], preparation: Preparation, on_prepared: OnPrepared | None,
                                workers: int, stages_needed: Collection[str] | None,
-                               ) -> Iterator[tuple[Path, np.ndarray] | Unreadable]:
+                               ) -> Iterator[tuple[Path, np.ndarray, dict] | Unreadable]:
     """``_each_readable`` with the pictures prepared by ``workers`` processes, in order."""
     tasks = ((preparation, path, stages_needed) for path in paths)
     pool = None
@@ -231,7 +248,7 @@ def _each_readable_in_parallel(paths: list[Path], preparation: Preparation, on_p
             if on_prepared is not None:
                 on_prepared(index, path, image, stages)
             index += 1
-            yield path, image
+            yield path, image, stages
     finally:
         if pool is not None:
             _stop(pool)
@@ -321,13 +338,15 @@ def _prepare_in_worker(task: tuple[Preparation, Path, Collection[str] | None],
         image = preparation(path, stages)
     except DataFormatError as exc:
         return None, {}, str(exc)
-    return image, stages if stages_needed is None else {k: v for k, v in stages.items() if k in stages_needed}, None
+    needed = None if stages_needed is None else {*stages_needed, "no_digit"}  # the answer itself needs "no_digit"
+    kept = stages if needed is None else {k: v for k, v in stages.items() if k in needed}
+    return image, kept, None
 
 
 def _each_readable(paths: Iterable[Path], read: Callable[[Path, dict], Any], on_prepared: OnPrepared | None,
                    seen: Callable[[Any, dict], np.ndarray] = lambda result, stages: result,
-                   ) -> Iterator[tuple[Path, Any] | Unreadable]:
-    """(path, read(path, stages)) for each file, or Unreadable; ``on_prepared`` is called with the
+                   ) -> Iterator[tuple[Path, Any, dict] | Unreadable]:
+    """(path, read(path, stages), stages) for each file, or Unreadable; ``on_prepared`` is called with the
     readable ones, numbered from 0, and ``seen(result, stages)``: what the model sees."""
     index = 0
     for path in paths:
@@ -340,4 +359,4 @@ def _each_readable(paths: Iterable[Path], read: Callable[[Path, dict], Any], on_
         if on_prepared is not None:
             on_prepared(index, path, seen(result, stages), stages)
         index += 1
-        yield path, result
+        yield path, result, stages

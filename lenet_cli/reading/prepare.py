@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ink import InkMap, find_ink, percentile
-from .segment import glyphs, separate_digits, significant
+from .segment import glyphs, no_writing_reason, separate_digits, writing
 
 __all__ = ["prepare_mnist", "prepare_number", "fit_and_centre", "WORKING_SIDE"]
 
@@ -18,7 +18,7 @@ WORKING_SIDE = 256  # larger pictures are reduced to this many pixels a side bef
 
 
 def _rgb(img) -> tuple[np.ndarray, float]:
-    """Float RGB 0..1 at most WORKING_SIDE a side, and the factor back to the picture's pixels.
+    """8-bit RGB at most WORKING_SIDE a side, and the factor back to the picture's pixels.
 
     Transparent areas become a background that contrasts with the opaque ink.
     """
@@ -31,13 +31,14 @@ def _rgb(img) -> tuple[np.ndarray, float]:
         scale = max(converted.size) / WORKING_SIDE
         converted = converted.resize((max(1, round(converted.width / scale)), max(1, round(converted.height / scale))),
                                      Image.BOX)
-    array = np.asarray(converted, dtype=np.float32) / 255.0
-    if not has_alpha or array[..., 3].min() > 0.98:
-        return array[..., :3], scale
-    alpha, colour = array[..., 3:], array[..., :3]
+    array = np.asarray(converted)
+    if not has_alpha or array[..., 3].min() > 250:
+        return np.ascontiguousarray(array[..., :3]), scale
+    alpha, colour = array[..., 3:].astype(np.float32) / 255.0, array[..., :3].astype(np.float32)
     opaque = alpha[..., 0] > 0.5
-    ink_is_dark = not opaque.any() or float(colour[opaque].mean()) < 0.5
-    return alpha * colour + (1.0 - alpha) * (1.0 if ink_is_dark else 0.0), scale
+    ink_is_dark = not opaque.any() or float(colour[opaque].mean()) < 127.5
+    blended = alpha * colour + (1.0 - alpha) * (255.0 if ink_is_dark else 0.0)
+    return np.rint(blended).astype(np.uint8), scale
 
 
 def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = None) -> np.ndarray:
@@ -48,7 +49,9 @@ def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = 
     """
     ink, _ = _find_ink(img, stages)
     labels, pieces = ink.labels, ink.pieces
-    kept = significant(pieces, labels.shape)
+    kept = writing(pieces, labels.shape)
+    if not kept and stages is not None:
+        stages["no_digit"] = no_writing_reason(pieces, labels.shape)
     region = _near(np.isin(labels, [p.label for p in kept])) if kept else np.zeros_like(ink.mask)
     digit = np.where(region, ink.strength, 0.0)
     if stages is not None:

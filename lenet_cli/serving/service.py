@@ -60,8 +60,10 @@ class Service:
 
     def predict(self, uploads: list[Upload], topk: int = 3) -> list[dict[str, Any]]:
         """``lenet predict --json``'s object for each upload, in order; any bad one raises."""
-        images = [self.predictor.prepare(Path(u.name), data=_bytes_of(u)) for u in uploads]
-        return [p.to_dict() for p in self.predictor.predict(np.stack(images), [u.name for u in uploads], topk)]
+        stages: list[dict] = [{} for _ in uploads]
+        images = [self.predictor.prepare(Path(u.name), s, data=_bytes_of(u)) for u, s in zip(uploads, stages)]
+        return [p.to_dict() for p in self.predictor.predict(np.stack(images), [u.name for u in uploads], topk,
+                                                            [s.get("no_digit") for s in stages])]
 
     def read_numbers(self, uploads: list[Upload]) -> list[dict[str, Any]]:
         """``lenet predict --number --json``'s object for each upload."""
