@@ -461,3 +461,20 @@ def test_curves_mark_the_best_epoch_when_its_test_accuracy_was_not_measured(tmp_
                 "test_acc": None, "lr": 0.01}]
     draw_curves(history, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", ["predict", "eval", "export", "inspect", "train"])
+def test_another_program_s_weights_are_bad_input_everywhere(runner, tmp_path: Path, command: str) -> None:
+    import torch
+    from PIL import Image
+
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"just": torch.zeros(2)}, foreign)
+    image = tmp_path / "digit.png"
+    Image.new("L", (28, 28), 0).save(image)
+    args = {"predict": ["predict", str(image), "-c", str(foreign)], "eval": ["eval", "-c", str(foreign)],
+            "export": ["export", "-c", str(foreign), "--format", "torchscript", "-o", str(tmp_path / "m.ts")],
+            "inspect": ["inspect", str(image), "-c", str(foreign), "-o", str(tmp_path / "i.png")],
+            "train": ["train", "--resume", str(foreign)]}[command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 65 and "not a lenet checkpoint (found a dict with keys ['just'])" in result.stderr
