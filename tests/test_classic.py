@@ -168,8 +168,10 @@ def test_paper_models_train_evaluate_and_predict(runner, tmp_path: Path, model: 
     assert math.isfinite(history[0]["train_loss"]) and math.isfinite(history[0]["test_loss"])
     result = runner.invoke(app, ["eval", "--checkpoint", str(tmp_path / "run" / "last.pt"), "--dataset", data, "--json"])
     assert result.exit_code == 0, result.output
-    Image.fromarray(np.full((28, 28), 255, np.uint8)).save(tmp_path / "blank.png")
-    result = runner.invoke(app, ["predict", str(tmp_path / "blank.png"), "-c", str(tmp_path / "run" / "last.pt"), "--json"])
+    stroke = np.full((28, 28), 255, np.uint8)
+    stroke[5:23, 12:16] = 0  # a "1": some writing, so the answer is a class (a blank page is "no digit")
+    Image.fromarray(stroke).save(tmp_path / "one.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "one.png"), "-c", str(tmp_path / "run" / "last.pt"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["class_name"] in [str(d) for d in range(10)]
 
