@@ -21,10 +21,11 @@ from ..errors import InternalError, Interrupted, LenetError, from_os_error
 from ..files import holding_signals, input_scope
 
 __all__ = ["guarded", "interrupted", "install_signal_handlers", "signal_received", "exit_code_for_signal",
-           "StopRequest", "late_signal_exit_code", "record_signals_only", "record_early_signals"]
+           "StopRequest", "late_signal_exit_code", "record_signals_only", "record_early_signals", "interruption_reported"]
 
 EXIT_FOR_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number, as shells report it
 _SIGNALS_RECEIVED: list[int] = []  # SIGINT / SIGTERM seen by the handler, newest last
+_REPORTED: list[bool] = []  # whether the guard turned an interrupt into the command's error (printed by the caller)
 
 
 def guarded(invoke: Callable[[], Any], passthrough: tuple[type[BaseException], ...] = ()) -> Any:
@@ -39,6 +40,7 @@ def guarded(invoke: Callable[[], Any], passthrough: tuple[type[BaseException], .
     except (LenetError, *passthrough):
         raise
     except KeyboardInterrupt:
+        _REPORTED.append(True)
         raise interrupted() from None
     except OSError as exc:
         if exc.errno == errno.EPIPE:
@@ -46,6 +48,7 @@ def guarded(invoke: Callable[[], Any], passthrough: tuple[type[BaseException], .
         raise from_os_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - this is the net under everything else
         if _SIGNALS_RECEIVED:  # a library turned our KeyboardInterrupt into its own error (torch.export does)
+            _REPORTED.append(True)
             raise interrupted() from None
         if os.environ.get("LENET_DEBUG") == "1":
             raise
@@ -101,6 +104,11 @@ class StopRequest:
     def exit_code(self) -> int:
         """The documented exit code of the signal that asked to stop."""
         return exit_code_for_signal(self.signum)
+
+
+def interruption_reported() -> bool:
+    """True once the guard answered an interrupt with the command's one error line."""
+    return bool(_REPORTED)
 
 
 def signal_received() -> bool:

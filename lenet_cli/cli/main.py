@@ -15,7 +15,7 @@ import sys
 from typing import Any, Optional, Sequence
 
 from ..errors import LenetError
-from .guard import (guarded, install_signal_handlers, interrupted, late_signal_exit_code,
+from .guard import (guarded, install_signal_handlers, interrupted, interruption_reported, late_signal_exit_code,
                     record_early_signals, record_signals_only, signal_received)
 
 __all__ = ["main", "quick_predict_arguments"]
@@ -30,9 +30,7 @@ def main(early_signals: Sequence[int] = ()) -> None:
     install_signal_handlers()
     if early_signals:  # stopped before anything ran: one line, 130 / 143
         record_early_signals(early_signals)
-        from .console import print_error
-
-        print_error(str(interrupted()))
+        _print_error(str(interrupted()))
         _exit(interrupted().exit_code)
     try:
         _run(sys.argv[1:])
@@ -40,11 +38,14 @@ def main(early_signals: Sequence[int] = ()) -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         _exit(code)
     except KeyboardInterrupt:
-        # Raised after the guard had already answered the signal: a library that swallows the first interrupt
-        # (the ONNX exporter can) lets the handler run again while exiting. Uncaught, Python would end by
+        # Outside the guard: while the app itself was being imported (a signal held back during an import is
+        # raised when it ends), or after the guard had answered (a library that swallows the first interrupt,
+        # as the ONNX exporter can, lets the handler run again while exiting). Uncaught, Python would end by
         # SIGINT (exit -2); the documented answer is still 130 / 143, with one line.
         if not signal_received():
             raise
+        if not interruption_reported():
+            _print_error(str(interrupted()))
         _exit(interrupted().exit_code)
     _exit(0)
 
@@ -71,12 +72,16 @@ def _exit(code: int) -> None:
     late = late_signal_exit_code()
     if late is not None and code in (0, late):
         if code == 0:
-            from .console import print_error
-
-            print_error(str(interrupted()))
+            _print_error(str(interrupted()))
         code = late
     _flush_standard_streams()
     _leave(code)
+
+
+def _print_error(message: str) -> None:
+    from .console import print_error
+
+    print_error(message)
 
 
 def _run_cleanup() -> None:
