@@ -102,8 +102,9 @@ class StopRequest:
 
     @property
     def exit_code(self) -> int:
-        """The documented exit code of the signal that asked to stop."""
-        return exit_code_for_signal(self.signum)
+        """The documented exit code of the signal that asked to stop (or of the newest one the command got:
+        one held back during an import reaches the work as an interrupt, not through this request)."""
+        return exit_code_for_signal(self.signum) if self.signum is not None else interrupted().exit_code
 
 
 def interruption_reported() -> bool:
