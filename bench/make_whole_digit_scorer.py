@@ -1,10 +1,10 @@
 """Fit the whole-digit scorer that reading a row of digits uses (``lenet_cli/reading/graph.py``).
 
 Rows of 2-6 MNIST *training* digits are composed at random heights, with gaps from an overlap of a
-quarter of the height to a clear space (half of them touching or overlapping). Each row is cut by the
-reader's own over-segmentation; every arc (a run of pieces) is prepared and classified as `lenet predict
---number` does, and labelled "whole" when at least 90 % of its ink is one digit's and it holds at least
-90 % of that digit's ink. A logistic model over ``graph.FEATURES`` is fitted to those labels
+quarter of the height to a clear space (half of them touching or overlapping), a quarter of them on a
+slope. Each row is levelled and cut by the reader's own steps; every arc (a run of pieces) is prepared and
+classified as `lenet predict --number` does, and labelled "whole" when at least 85 % of its ink is one
+digit's and it holds at least 85 % of that digit's ink. A logistic model over ``graph.FEATURES`` is fitted to those labels
 (iteratively reweighted least squares, a little L2), then checked on rows it never saw: exact numbers read.
 
     python bench/make_whole_digit_scorer.py [--rows 6000] [--seed 0] [--out lenet_cli/weights/whole_digit.json]
@@ -25,8 +25,9 @@ from lenet_cli.files import write_json
 from lenet_cli.inference.loading import load_predictor, resolve_for_prediction
 from lenet_cli.reading.graph import FEATURES, WholeDigitScorer, arc_features, arcs_of, best_readings
 from lenet_cli.reading.prepare import arc_images
-from lenet_cli.reading.row import over_segment
+from lenet_cli.reading.row import level_row, over_segment
 
+SLOPED = 0.25  # share of the rows written on a slope (then levelled, as the reader levels them)
 WHOLE = 0.85  # share of the arc's ink from one digit, and of that digit's ink in the arc
 L2 = 1e-2
 
@@ -51,12 +52,39 @@ def compose_row(images: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
         stack[k, 2 : 2 + height, 2 + x : 2 + x + layer.shape[1]] = layer
     strength = stack.max(0)
     owner = np.where(strength > 0, stack.argmax(0) + 1, 0)
+    if rng.random() < SLOPED:
+        strength, owner = _turned(strength, owner, rng.uniform(4, 15) * rng.choice([-1, 1]))
     return strength, owner, touching
+
+
+def _turned(strength: np.ndarray, owner: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """The row written on a slope: ink turned smoothly, owners turned with it."""
+    import cv2
+
+    h, w = strength.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+    size = (int(np.ceil(w * cos + h * sin)) + 2, int(np.ceil(w * sin + h * cos)) + 2)
+    turn[:, 2] += (size[0] / 2 - w / 2, size[1] / 2 - h / 2)
+    return (cv2.warpAffine(strength, turn, size, flags=cv2.INTER_LINEAR),
+            cv2.warpAffine(owner.astype(np.float32), turn, size, flags=cv2.INTER_NEAREST).astype(np.int64))
+
+
+def cut_row(strength: np.ndarray, owner: np.ndarray):
+    """The row levelled and over-segmented as the reader does it: (Row or None, levelled ink, levelled owners)."""
+    import cv2
+
+    levelled, mask, angle, to_picture = level_row(strength, strength > 0.3)
+    if angle:
+        forward = cv2.invertAffineTransform(to_picture)
+        owner = cv2.warpAffine(owner.astype(np.float32), forward, levelled.shape[::-1],
+                               flags=cv2.INTER_NEAREST).astype(np.int64) * mask
+    return over_segment(levelled, mask, angle, to_picture), levelled, owner
 
 
 def arcs_and_labels(predictor, strength: np.ndarray, owner: np.ndarray):
     """The row's arcs, their features, their classifier log probabilities, and which are whole digits."""
-    row = over_segment(strength, strength > 0.3)
+    row, strength, owner = cut_row(strength, owner)
     if row is None:
         return None
     arcs = arcs_of(row)

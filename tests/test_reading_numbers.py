@@ -43,7 +43,7 @@ def _row_picture(path: Path, label: str, kind: str = "number", seed: int = 0, st
     return path
 
 
-# 00, 11, 17 and 38 written touching or overlapping, 12 writers of each. With the bundled weights 20 of these 48
+# 00, 11, 17 and 38 written touching or overlapping, 12 writers of each. With the bundled weights 21 of these 48
 # are read right; the threshold sits a little under. Touching
 # digits are the reader's weakest kind: see docs/reading-numbers.md.
 TOUCHING_PAIRS = ("00", "11", "17", "38")

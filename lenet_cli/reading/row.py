@@ -28,6 +28,7 @@ _GRID = 0.2  # besides the thin columns and contour valleys, a candidate cut eve
 _APART = 0.12  # candidate cuts are at least this share of the row's height (and a stroke) apart
 _BAND = 0.25  # a cut path strays at most this share of the row's height from where it started
 _STEPS = (-1, 0, 1)  # a cut path moves at most this many columns sideways from one row to the next
+_HOLE = 1.0  # the cost of crossing a pixel inside a loop, as much as a pixel of ink
 _STEP = 0.3  # the cost of a cut path's sideways step, in units of the ink it would cross instead
 
 
@@ -195,8 +196,8 @@ def _cut_candidates(window: np.ndarray, height: float, stroke: float) -> list[in
     for values, merit in ((profile, 1.0), (-top, 0.5), (bottom, 0.5)):
         for x in _local_minima(values):
             found[x] = max(found.get(x, 0.0), merit)
-    for x in np.arange(_GRID * height, w, _GRID * height).astype(int):  # and a cut now and then regardless
-        found.setdefault(int(x), 0.1)
+    for x in range(1, int(w / (_GRID * height)) + 1):  # and a cut now and then regardless
+        found.setdefault(min(w - 1, int(x * _GRID * height)), 0.1)
     margin = max(2, int(round(_APART * height)), int(round(stroke)))
     chosen: list[int] = []
     for x in sorted(found, key=lambda x: (-found[x], profile[x])):
@@ -227,17 +228,19 @@ def _cut_paths(ink: np.ndarray, window: np.ndarray, height: float, stroke: float
     starts = _cut_candidates(window, height, stroke)
     if not starts:
         return []
+    ink = ink + _HOLE * _holes(window)  # the inside of a loop belongs to one digit: a cut goes round it
     h, w = ink.shape
     band = int(round(_BAND * height))
     offsets = np.arange(-band, band + 1)
     columns = np.clip(np.array(starts)[:, None] + offsets[None, :], 0, w - 1)  # (cuts, band)
     outside = (np.array(starts)[:, None] + offsets[None, :] < 0) | (np.array(starts)[:, None] + offsets[None, :] >= w)
-    cost = ink[0][columns] + np.where(outside, np.inf, 0.0)
+    beyond = np.where(outside, np.inf, 0.0)
+    cost = ink[0][columns] + beyond
     moves = np.zeros((h, *columns.shape), np.int8)
     for y in range(1, h):
         options = np.stack([_shifted(cost, step) + _STEP * abs(step) for step in _STEPS])
         best = options.argmin(0)
-        cost = options.min(0) + ink[y][columns] + np.where(outside, np.inf, 0.0)
+        cost = options.min(0) + ink[y][columns] + beyond
         moves[y] = np.asarray(_STEPS, np.int8)[best]
     paths = []
     for c in range(len(starts)):
@@ -250,6 +253,18 @@ def _cut_paths(ink: np.ndarray, window: np.ndarray, height: float, stroke: float
     xs = np.stack([p[:, 1] for p in paths])
     xs = np.maximum.accumulate(xs[np.argsort(xs.mean(1), kind="stable")], axis=0)  # never crossing each other
     return [np.stack([np.arange(h), row], 1) for row in xs]
+
+
+def _holes(window: np.ndarray) -> np.ndarray:
+    """The paper enclosed by ink (the inside of a 0, 6, 8, 9 or 4): not reachable from the window's edge."""
+    import cv2
+
+    h, w = window.shape
+    outside = np.zeros((h + 4, w + 4), np.uint8)
+    outside[2:-2, 2:-2] = window
+    flood = np.zeros((h + 6, w + 6), np.uint8)
+    cv2.floodFill(outside, flood, (0, 0), 2)
+    return (outside[2:-2, 2:-2] == 0).astype(np.float32)
 
 
 def _shifted(cost: np.ndarray, step: int) -> np.ndarray:
