@@ -3,7 +3,7 @@ is a candidate digit (an arc of the segmentation graph), the classifier names ea
 how much it looks like one whole digit, and the best paths through the graph are the readings.
 
 The second scorer plays the part of the paper's "garbage" class without changing the classifier: a
-logistic model over what the arc looks like (its size and place in the row, the cuts that bound it, the
+small network over what the arc looks like (its size and place in the row, the cuts that bound it, the
 classifier's own confidence), fitted on rows of MNIST training digits cut by ``row.over_segment``
 (``bench/make_whole_digit_scorer.py``); its weights ship in ``weights/whole_digit.json``.
 """
@@ -96,24 +96,30 @@ def _gap_width(row: Row, k: int) -> float:
 
 
 class WholeDigitScorer:
-    """log P(an arc is one whole digit) from its FEATURES: standardised, then a logistic model."""
+    """log P(an arc is one whole digit) / P(not) from its FEATURES: standardised, then a small network (one
+    hidden layer of tanh units: a narrow arc is a whole 1 between two gaps and a sliver between two cuts,
+    which no sum of the features alone can say)."""
 
-    def __init__(self, mean: np.ndarray, scale: np.ndarray, weights: np.ndarray, bias: float) -> None:
-        self.mean, self.scale, self.weights, self.bias = mean, scale, weights, bias
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, hidden: np.ndarray, hidden_bias: np.ndarray,
+                 out: np.ndarray, out_bias: float) -> None:
+        self.mean, self.scale, self.hidden, self.hidden_bias = mean, scale, hidden, hidden_bias
+        self.out, self.out_bias = out, out_bias
+
+    _ARRAYS = ("mean", "scale", "hidden", "hidden_bias", "out")
 
     @classmethod
     def from_dict(cls, data: dict) -> "WholeDigitScorer":
         if list(data["features"]) != list(FEATURES):
             raise ValueError("the whole-digit scorer was fitted on other features")
-        return cls(*(np.asarray(data[k], np.float64) for k in ("mean", "scale", "weights")), float(data["bias"]))
+        return cls(*(np.asarray(data[k], np.float64) for k in cls._ARRAYS), float(data["out_bias"]))
 
     def to_dict(self) -> dict:
-        return {"features": list(FEATURES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "weights": self.weights.tolist(), "bias": self.bias}
+        return {"features": list(FEATURES), **{k: getattr(self, k).tolist() for k in self._ARRAYS},
+                "out_bias": self.out_bias}
 
     def log_odds(self, features: np.ndarray) -> np.ndarray:
         """log P(whole) / P(not whole) for each row of ``features``."""
-        return ((features - self.mean) / self.scale) @ self.weights + self.bias
+        return np.tanh(((features - self.mean) / self.scale) @ self.hidden + self.hidden_bias) @ self.out + self.out_bias
 
 
 @lru_cache(maxsize=1)
