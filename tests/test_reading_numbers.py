@@ -154,3 +154,16 @@ def test_best_readings_is_the_best_path_and_alternatives_differ() -> None:
     only_one = best_readings(arcs, 3, log_class, whole, digits=1)
     assert ["".join(map(str, r.labels)) for r in only_one][0] == "7"
     assert best_readings(arcs, 3, log_class, whole, digits=4) == []
+
+
+def test_a_stray_mark_may_be_left_out_of_the_reading() -> None:
+    # Three pieces: a "3", a speck, a "5"; the speck read alone is a poor "1", and joined to either side it
+    # spoils that digit.
+    arcs = _arcs([(1, 1), (2, 2), (3, 3), (1, 2), (2, 3)])
+    log_class = np.log(np.full((5, 10), 0.01))
+    for index, label in enumerate((3, 1, 5, 3, 5)):
+        log_class[index, label] = np.log(0.91)
+    whole = np.array([2.0, -2.5, 2.0, -1.0, -1.0])
+    assert "".join(map(str, best_readings(arcs, 3, log_class, whole)[0].labels)) == "315"  # every piece is read
+    left_out = best_readings(arcs, 3, log_class, whole, specks=frozenset({2}))[0]
+    assert left_out.labels == [3, 5] and left_out.arcs == [0, 2]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..reading.graph import Reading, arc_features, arcs_of, best_readings, bundled_scorer
+from ..reading.graph import Reading, arc_features, arcs_of, best_readings, bundled_scorer, specks
 from ..reading.prepare import arc_images, prepare_row
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def read_row(predictor: "Predictor", path: str, picture: Any, stages: dict | Non
     images = arc_images(row, arcs, side, max(1, round(side * 20 / 28)))
     log_p = _log_softmax(predictor.scores(images).astype(np.float64))
     log_whole = bundled_scorer().log_odds(arc_features(row, arcs, np.exp(log_p), images))
-    readings = best_readings(arcs, row.count, log_p, log_whole, digits, best=1 + ALTERNATIVES)
+    readings = best_readings(arcs, row.count, log_p, log_whole, digits, 1 + ALTERNATIVES, specks(row))
     if not readings:  # fewer pieces than the digits asked for
         return NumberReading(path, "", 0.0, [], None, [],
                              f"the row does not hold {digits} digits" if digits else "no digits found")

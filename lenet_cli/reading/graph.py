@@ -19,10 +19,11 @@ import numpy as np
 
 from .row import Row
 
-__all__ = ["Arc", "Reading", "arcs_of", "arc_features", "WholeDigitScorer", "best_readings", "FEATURES"]
+__all__ = ["Arc", "Reading", "arcs_of", "arc_features", "specks", "WholeDigitScorer", "best_readings", "FEATURES"]
 
 MOST_PIECES = 6  # an arc joins at most this many pieces
 WIDEST = 2.0  # nor is it wider than this many row heights: no digit is
+SPECK = 0.4  # a piece smaller than this many row heights either way may be a stray mark
 KEEP = 6  # partial readings kept per node of the graph
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "whole_digit.json"
 
@@ -89,6 +90,14 @@ def arc_features(row: Row, arcs: list[Arc], probabilities: np.ndarray, images: n
     return np.asarray(rows, np.float64).reshape(len(arcs), len(FEATURES))
 
 
+def specks(row: Row) -> frozenset[int]:
+    """The pieces small enough to be a stray mark rather than (part of) a digit: lower and narrower than
+    SPECK row heights."""
+    boxes = [row.box(k, k) for k in range(1, row.count + 1)]
+    return frozenset(k for k, (x0, y0, x1, y1) in enumerate(boxes, start=1)
+                     if max(x1 - x0, y1 - y0) < SPECK * row.height)
+
+
 def _gap_width(row: Row, k: int) -> float:
     """The paper between pieces k and k+1 (pixels; 0 where they overlap)."""
     a, b = row.box(k, k), row.box(k + 1, k + 1)
@@ -129,12 +138,13 @@ def bundled_scorer() -> WholeDigitScorer:
 
 
 def best_readings(arcs: list[Arc], count: int, log_class: np.ndarray, log_whole: np.ndarray,
-                  digits: int | None = None, best: int = 3) -> list[Reading]:
+                  digits: int | None = None, best: int = 3, specks: frozenset[int] = frozenset()) -> list[Reading]:
     """The ``best`` readings of a row of ``count`` pieces, highest score first, each a different number.
 
     A reading is a path of arcs covering the pieces in order; its score is the sum over its arcs of the
-    class's log probability and the arc's log probability of being one whole digit (Viterbi, keeping
-    the KEEP best partial paths per node and number of digits). ``digits``: only paths of that many.
+    class's log probability and the arc's log-odds of being one whole digit (Viterbi, keeping the KEEP
+    best partial paths per node and number of digits). ``digits``: only paths of that many. ``specks``:
+    pieces a path may leave out (a dot, a dash, a stray mark), at no cost.
     """
     top2 = np.argsort(-log_class, axis=1)[:, :2]
     ending: dict[int, list[int]] = {}
@@ -151,6 +161,10 @@ def best_readings(arcs: list[Arc], count: int, log_class: np.ndarray, log_whole:
                     gain = float(log_class[index, label] + log_whole[index])
                     extended = [Reading(r.arcs + [index], r.labels + [int(label)], r.score + gain) for r in partial]
                     paths.setdefault((node, made + 1), []).extend(extended)
+        if node in specks:
+            for (at, made), partial in list(paths.items()):
+                if at == node - 1:
+                    paths.setdefault((node, made), []).extend(partial)
         for key in [k for k in paths if k[0] == node]:
             paths[key] = sorted(paths[key], key=lambda r: -r.score)[:KEEP]
     finished = [r for (at, made), rs in paths.items() if at == count and made and (digits is None or made == digits)
