@@ -11,7 +11,7 @@ import html
 import io
 from typing import Any, Iterable, Sequence
 
-__all__ = ["table_html", "image_html", "percent", "titled"]
+__all__ = ["table_html", "image_html", "percent", "side_by_side", "titled"]
 
 _TABLE = "border-collapse:collapse;margin:0.3em 0"
 _CELL = "padding:0.15em 0.6em;text-align:{align};border-bottom:1px solid #ddd"
@@ -58,3 +58,9 @@ def image_html(image: Any, height: int = 84, title: str = "") -> str:
 def titled(title: str, *parts: str) -> str:
     """A bold line of text over the given HTML parts."""
     return f'<div><div style="font-weight:bold">{html.escape(title)}</div>{"".join(parts)}</div>'
+
+
+def side_by_side(*parts: str) -> str:
+    """Blocks in a row where the page is wide enough, one under the other where it is not; none is squeezed."""
+    blocks = "".join(f'<div style="flex:none">{part}</div>' for part in parts)
+    return f'<div style="display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start">{blocks}</div>'

@@ -171,8 +171,8 @@ class Model:
 
     def export(self, format: str, out: str | Path | None = None, *, verify_images: int = 256,
                **options: Any) -> Path:
-        """Write the model in another format (``lenet formats``: onnx, torchscript, safetensors) and return
-        the file's path; see ``export_result``."""
+        """Write the model in another format (onnx, torchscript, safetensors: docs/export.md) and return the
+        file's path; see ``export_result``."""
         return self.export_result(format, out, verify_images=verify_images, **options).path
 
     def export_result(self, format: str, out: str | Path | None = None, *, verify_images: int = 256,

@@ -59,6 +59,10 @@ class Evaluation:
     probabilities: torch.Tensor  # softmax of the logits
     notes: list[str] = field(default_factory=list)  # the dataset's warnings (empty classes, ...)
 
+    def __repr__(self) -> str:
+        return (f"Evaluation(checkpoint={self.checkpoint!r}, dataset={self.dataset!r}, split={self.split!r}, "
+                f"images={self.report.count}, accuracy={self.accuracy:.4f}, loss={self.loss:.4f})")
+
     @property
     def accuracy(self) -> float:
         """Top-1 accuracy, 0..1."""
@@ -120,7 +124,7 @@ class Evaluation:
         return {"checkpoint": self.checkpoint, "dataset": self.dataset, "split": self.split, **self.report.to_dict()}
 
     def _repr_html_(self) -> str:
-        from ..display import percent, table_html, titled
+        from ..display import percent, side_by_side, table_html, titled
 
         report = self.report
         head = table_html(["metric", "value"], [
@@ -130,10 +134,9 @@ class Evaluation:
             (row["class"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}", row["support"])
             for row in report.per_class], numeric=[1, 2, 3, 4])
         matrix = table_html(["true \\ predicted", *report.classes],
-                            [(name, *row) for name, row in zip(report.classes, report.confusion)],
-                            numeric=range(1, len(report.classes) + 1))
-        return titled(f"{self.checkpoint} on {self.dataset} ({self.split})", head,
-                      '<div style="display:flex;gap:2em;align-items:flex-start">', per_class, matrix, "</div>")
+                            [(name, *(count or "" for count in row)) for name, row in zip(report.classes, report.confusion)],
+                            numeric=range(1, len(report.classes) + 1), caption="confusion matrix")
+        return titled(f"{self.checkpoint} on {self.dataset} ({self.split})", side_by_side(head, per_class, matrix))
 
 
 def confident_mistakes(probabilities: torch.Tensor, labels: torch.Tensor, images: torch.Tensor, classes: list[str],
