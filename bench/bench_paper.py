@@ -8,7 +8,7 @@ squared, coloured, shadowed). Renderer B (reported on, never tuned on): tests/sc
 kind. Pictures are read in this process as `lenet predict` reads them (`--number` for rows). Prints one
 JSON report.
 
-    python bench/bench_paper.py [--per-kind 100] [--seed 1] [--renderers A,B] [--speed] [--ablation]
+    python bench/bench_paper.py [--per-kind 100] [--seed 1] [--renderers A,B] [--speed] [--ablation] [--numbers]
 
 ``--speed`` times the preparation of every picture on one thread (decoding apart); ``--ablation`` reads
 the single-digit kinds again with each step of the reader turned off in turn.
@@ -38,17 +38,27 @@ from lenet_cli.inference.loading import load_predictor, resolve_for_prediction  
 
 # The kinds of the two renderers that show the same thing, side by side.
 SAME_KIND = {"coloured": "card", "pencil": "pencil", "ruled": "ruled", "squared": "squared", "clean": "clean_mnist",
-             "blank": "blank", "number": "number_gap"}
+             "blank": "blank", "number": "number_gap", "number_touching": "number_touching",
+             "number_sloped": "number_sloped"}
 BLANK_PAPERS = {"plain": "number", "ruled": "ruled", "squared": "squared", "coloured": "coloured", "shadowed": "pencil"}
 
 
-def render_a(out: Path, per_kind: int, seed: int) -> list[tuple[Path, str, str]]:
+def render_a(out: Path, per_kind: int, seed: int, numbers_only: bool = False) -> list[tuple[Path, str, str]]:
     """Renderer A's pictures: (path, kind, label); blank pages have the label ""."""
     mnist = BUNDLED_DIR / "mnist"
-    written = paper_digits.generate(out / "paper", mnist, per_kind, seed)
+    kinds = paper_digits.NUMBER_KINDS if numbers_only else (*paper_digits.KINDS, *paper_digits.NUMBER_KINDS[1:])
+    written = paper_digits.generate(out / "paper", mnist, per_kind, seed, kinds)
+    if numbers_only:
+        return written
     clean = photo_digits.generate(out / "clean", mnist, per_kind, seed)
     written += [(path, "clean", str(label)) for path, label in clean]
     return written + blank_pages(out / "blank", per_kind, seed)
+
+
+def render_b(out: Path, per_kind: int, seed: int, numbers_only: bool = False) -> list[tuple[Path, str, str]]:
+    """Renderer B's pictures: (path, kind, label)."""
+    kinds = [k for k in scene_digits.KINDS if k.startswith("number")] if numbers_only else None
+    return scene_digits.generate(out, scene_digits.default_mnist_dir(), per_kind, seed, kinds)
 
 
 def blank_pages(out: Path, count: int, seed: int) -> list[tuple[Path, str, str]]:
@@ -124,6 +134,26 @@ def preparation_speed(predictor, paths: list[Path]) -> dict[str, float]:
             "prepare_ms_p90": round(1000 * float(np.percentile(prepare, 90)), 2)}
 
 
+def number_speed(predictor, written: list[tuple[Path, str, str]]) -> dict[str, float]:
+    """Median and 90th percentile milliseconds to read a row of five digits (decoding included), OpenCV on one
+    thread, the process already started."""
+    import cv2
+
+    rows = [path for path, kind, label in written if kind.startswith("number") and len(label) == 5]
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    times = []
+    try:
+        for path in rows:
+            start = time.perf_counter()
+            predictor.read_number(path)
+            times.append(time.perf_counter() - start)
+    finally:
+        cv2.setNumThreads(threads)
+    return {"rows_of_5": len(rows), "read_ms_median": round(1000 * statistics.median(times), 2),
+            "read_ms_p90": round(1000 * float(np.percentile(times, 90)), 2)} if times else {}
+
+
 @contextlib.contextmanager
 def _replaced(patches: list[tuple[object, str, object]]) -> Iterator[None]:
     """Module attributes set to other values for the duration, then put back."""
@@ -168,14 +198,39 @@ def ablations() -> dict[str, list[tuple[object, str, object]]]:
     }
 
 
-def ablation_table(predictor, renderers: dict[str, list[tuple[Path, str, str]]]) -> dict[str, dict]:
-    """Accuracy per single-digit kind (blanks: the share answered "no digit") with each step left out."""
+def _level_nothing(strength, mask):
+    return strength, mask, 0.0, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+class _NoScorer:
+    """Every arc equally whole: the path is chosen by the classifier's probabilities alone."""
+
+    def log_odds(self, features):
+        return np.zeros(len(features))
+
+
+def number_ablations() -> dict[str, list[tuple[object, str, object]]]:
+    """Each step of reading a row, turned off."""
+    from lenet_cli.inference import rows
+    from lenet_cli.reading import prepare
+
+    return {
+        "everything": [],
+        "no levelling": [(prepare, "level_row", _level_nothing)],
+        "no whole-digit scorer (classifier alone)": [(rows, "bundled_scorer", _NoScorer)],
+    }
+
+
+def ablation_table(predictor, renderers: dict[str, list[tuple[Path, str, str]]], numbers: bool = False,
+                   ) -> dict[str, dict]:
+    """Accuracy per kind (blanks: the share answered "no digit") with each step left out: of the single-digit
+    reader, or with ``numbers`` of the row reader."""
     table: dict[str, dict] = {}
-    for name, patches in ablations().items():
+    for name, patches in (number_ablations() if numbers else ablations()).items():
         with _replaced(patches):
             table[name] = {}
             for renderer, written in renderers.items():
-                singles = [item for item in written if not item[1].startswith("number")]
+                singles = [item for item in written if item[1].startswith("number") == numbers]
                 table[name][renderer] = {kind: row["accuracy"] if "accuracy" in row else
                                          round(row["no_digit"] / row["images"], 4)
                                          for kind, row in read_all(predictor, singles).items()}
@@ -190,6 +245,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=None, help="default: the bundled weights")
     parser.add_argument("--speed", action="store_true", help="time the preparation, one thread")
     parser.add_argument("--ablation", action="store_true", help="read again with each step left out")
+    parser.add_argument("--numbers", action="store_true", help="only the rows of digits")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-paper-") as scratch:
         print(json.dumps(run(args, Path(scratch)), indent=2))
@@ -199,18 +255,19 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     """Render, read and time as ``args`` ask, in ``work``; the report."""
     renderers = {}
     if "A" in args.renderers:
-        renderers["A"] = render_a(work / "A", args.per_kind, args.seed)
+        renderers["A"] = render_a(work / "A", args.per_kind, args.seed, args.numbers)
     if "B" in args.renderers:
-        renderers["B"] = scene_digits.generate(work / "B", scene_digits.default_mnist_dir(), args.per_kind, args.seed)
+        renderers["B"] = render_b(work / "B", args.per_kind, args.seed, args.numbers)
     predictor = load_predictor(resolve_for_prediction(args.checkpoint, Path("runs/train")), None)
     report: dict = {"per_kind": args.per_kind, "seed": args.seed, "checkpoint": str(predictor.checkpoint),
                     "renderers": {name: read_all(predictor, written) for name, written in renderers.items()},
                     "same_kind": SAME_KIND}
     if args.speed:
-        report["speed"] = {name: preparation_speed(predictor, [p for p, k, _ in written if not k.startswith("number")])
+        report["speed"] = {name: {**(preparation_speed(predictor, [p for p, k, _ in written if not k.startswith("number")])
+                                     if not args.numbers else {}), "number": number_speed(predictor, written)}
                            for name, written in renderers.items()}
     if args.ablation:
-        report["ablation"] = ablation_table(predictor, renderers)
+        report["ablation"] = ablation_table(predictor, renderers, args.numbers)
     return report
 
 

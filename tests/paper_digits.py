@@ -6,7 +6,9 @@ Kinds (single digits unless stated):
 - ``ruled``: a lined notebook, rules crossing the digit, often a red margin;
 - ``squared``: squared maths paper, a grey or blue grid crossing the digit;
 - ``pencil``: grey pencil on white paper under a strong light gradient and a soft shadow;
-- ``number``: a row of 2-5 digits (some close together) on off-white paper; the label is the number.
+- ``number``: a row of 2-5 digits (some close together) on off-white paper; the label is the number;
+- ``number_touching``: the same, written fast: neighbours touch or overlap (gaps of -20 % to +2 % of the height);
+- ``number_sloped``: the same, the row written on a slope of 6-15 degrees either way.
 
 Every picture is slightly rotated and blurred, as a phone photo is, and saved as JPEG or PNG
 at random. Used by the tests (small samples) and by ``bench/bench_paper.py`` (a few hundred each).
@@ -27,22 +29,36 @@ from PIL import Image, ImageFilter
 from photo_digits import load_mnist_test
 
 KINDS = ("coloured", "ruled", "squared", "pencil", "number")
+NUMBER_KINDS = ("number", "number_touching", "number_sloped")
+GAPS = {"number": (0.05, 0.35), "number_touching": (-0.20, 0.02), "number_sloped": (0.05, 0.35)}  # in heights
 # Hue (0..1), saturation and value of the cards: red, blue, green, orange, purple, yellow.
 CARDS = ((0.0, 0.75, 0.85), (0.6, 0.7, 0.75), (0.33, 0.6, 0.65), (0.08, 0.8, 0.95), (0.78, 0.55, 0.6),
          (0.15, 0.75, 0.97))
 
 
-def _ink_alpha(digits: list[np.ndarray], height: int, rng: np.random.Generator) -> np.ndarray:
-    """Digits (28x28, light on dark) side by side at ``height`` pixels: ink coverage 0..1."""
+def _ink_alpha(digits: list[np.ndarray], height: int, rng: np.random.Generator,
+               gaps: tuple[float, float] = GAPS["number"]) -> np.ndarray:
+    """Digits (28x28, light on dark) side by side at ``height`` pixels: ink coverage 0..1. Gaps between
+    neighbours are drawn from ``gaps`` (in heights; negative: they overlap, and the ink adds up)."""
     pieces = []
     for digit in digits:
         scaled = np.asarray(Image.fromarray(digit).resize((height, height), Image.BICUBIC), np.float32) / 255.0
         cols = np.nonzero(scaled.max(0) > 0.1)[0]
-        scaled = scaled[:, cols[0] : cols[-1] + 1] if len(cols) else scaled
-        pieces.append(np.clip(scaled, 0, 1))
-        gap = int(height * rng.uniform(0.05, 0.35))  # some digits nearly touch
-        pieces.append(np.zeros((height, gap), np.float32))
-    return np.concatenate(pieces[:-1], axis=1)
+        pieces.append(np.clip(scaled[:, cols[0] : cols[-1] + 1] if len(cols) else scaled, 0, 1))
+    xs = [0]
+    for before, after in zip(pieces, pieces[1:]):
+        gap = max(int(height * rng.uniform(*gaps)), -(min(before.shape[1], after.shape[1]) // 2))
+        xs.append(xs[-1] + before.shape[1] + gap)
+    row = np.zeros((height, xs[-1] + pieces[-1].shape[1]), np.float32)
+    for x, piece in zip(xs, pieces):
+        np.maximum(row[:, x : x + piece.shape[1]], piece, out=row[:, x : x + piece.shape[1]])
+    return row
+
+
+def _slope(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``ink`` turned 6-15 degrees either way, as a row written on a slope."""
+    angle = rng.uniform(6, 15) * rng.choice([-1, 1])
+    return np.asarray(Image.fromarray(ink, "F").rotate(angle, Image.BICUBIC, expand=True), np.float32)
 
 
 def _place(ink: np.ndarray, rng: np.random.Generator, margin: float) -> np.ndarray:
@@ -121,8 +137,10 @@ def _shadow(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 def render(digits: list[np.ndarray], kind: str, rng: np.random.Generator) -> Image.Image:
     """One picture of ``digits`` (28x28 MNIST, light on dark) on paper of ``kind``."""
-    height = int(rng.integers(40, 160)) if kind == "number" else int(rng.integers(48, 220))
-    alpha = _place(_ink_alpha(digits, height, rng), rng, margin=0.25 if kind == "number" else 0.3)
+    number = kind in NUMBER_KINDS
+    height = int(rng.integers(40, 160)) if number else int(rng.integers(48, 220))
+    ink = _ink_alpha(digits, height, rng, GAPS.get(kind, GAPS["number"]))
+    alpha = _place(_slope(ink, rng) if kind == "number_sloped" else ink, rng, margin=0.25 if number else 0.3)
     shape = alpha.shape
     if kind == "coloured":
         hue, saturation, value = CARDS[int(rng.integers(len(CARDS)))]
@@ -159,7 +177,7 @@ def generate(out_dir: Path, mnist_dir: Path, per_kind: int, seed: int = 0,
         directory = out_dir / kind
         directory.mkdir(parents=True, exist_ok=True)
         for n in range(per_kind):
-            count = int(rng.integers(2, 6)) if kind == "number" else 1
+            count = int(rng.integers(2, 6)) if kind in NUMBER_KINDS else 1
             chosen = rng.choice(len(images), size=count, replace=False)
             picture = render([images[i] for i in chosen], kind, rng)
             label = "".join(str(int(labels[i])) for i in chosen)

@@ -39,11 +39,17 @@ def test_a_prediction_shows_the_picture_the_model_saw_and_escapes_its_name() -> 
 
 
 def test_a_number_reading_shows_each_digit_and_tolerates_fields_it_does_not_know() -> None:
-    digits = [{"class_name": "4", "probability": 0.97, "box": [1, 2, 3, 4], "topk": [["4", 0.97]], "new": 1},
+    digits = [{"class_name": "4", "probability": 0.97, "box": [1, 2, 3, 4], "topk": [["4", 0.97], ["9", 0.02]],
+               "new": 1},
               {"class_name": "2", "probability": 0.5, "box": [5, 6, 7, 8]}]
-    html = NumberReading(HOSTILE, "42", 0.485, digits)._repr_html_()
-    assert "42 (48.50%)" in html and "97.0%" in html and "[5, 6, 7, 8]" in html and "<script>" not in html
-    assert "(no digits found)" in NumberReading("empty.png", "", 0.0, [])._repr_html_()
+    reading = NumberReading(HOSTILE, "42", 0.485, digits)
+    reading.alternatives = [{"number": "47", "score": -3.0}]
+    html = reading._repr_html_()
+    assert "42 (48.50%); next: 47" in html and "4 97.0%, 9 2.0%" in html and "[5, 6, 7, 8]" in html
+    assert "<script>" not in html
+    blank = NumberReading("blank.png", "", 0.0, [])
+    blank.reason = "no writing found"
+    assert "(no digits found: no writing found)" in blank._repr_html_()
 
 
 def test_an_evaluation_shows_its_metrics_per_class_scores_and_confusion_matrix() -> None:

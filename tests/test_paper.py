@@ -161,7 +161,8 @@ def test_number_json_csv_and_table(runner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["predict", "--number", "--json", str(tmp_path / "n.png")])
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)
-    assert set(row) == {"path", "number", "probability", "digits"} and row["number"] == expected == "721"
+    assert set(row) == {"path", "number", "probability", "digits", "score", "alternatives"}
+    assert row["number"] == expected == "721"
     assert [d["class_name"] for d in row["digits"]] == list(expected)
     boxes = [d["box"] for d in row["digits"]]
     assert all(x0 < x1 and y0 < y1 for x0, y0, x1, y1 in boxes) and boxes == sorted(boxes)
@@ -189,7 +190,8 @@ def test_blank_picture_reads_as_no_number(runner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["predict", "-n", "--json", str(tmp_path / "blank.png")])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"path": str(tmp_path / "blank.png"), "number": "", "probability": 0.0,
-                                         "digits": []}
+                                         "digits": [], "score": None, "alternatives": [],
+                                         "reason": "no writing found (nothing stands out from the paper)"}
     result = runner.invoke(app, ["predict", "-n", str(tmp_path / "blank.png"), "--save-preprocessed", str(tmp_path / "seen")])
     assert result.exit_code == 0, result.output
     assert [p.name for p in (tmp_path / "seen").iterdir()] == ["00000-blank.steps.png"]  # no digits, but the steps
@@ -201,7 +203,7 @@ def test_save_preprocessed_shows_the_steps_of_a_number(runner, tmp_path: Path) -
     result = runner.invoke(app, ["predict", "-n", str(tmp_path / "n.png"), "--save-preprocessed", str(tmp_path / "seen")])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "seen").iterdir()) == ["00000-n-1.png", "00000-n-2.png",
-                                                                      "00000-n.steps.png"]
+                                                                      "00000-n.graph.png", "00000-n.steps.png"]
     assert np.asarray(Image.open(tmp_path / "seen" / "00000-n-1.png")).shape == (28, 28)
     steps = Image.open(tmp_path / "seen" / "00000-n.steps.png")
     assert steps.height > 100 and steps.width > 3 * steps.height  # the picture, ink, rules removed, the digits

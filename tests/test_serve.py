@@ -288,3 +288,36 @@ def test_a_digit_drawn_on_the_page_in_chromium_is_read(server: Server) -> None:
         assert body.get_attribute("data-prediction") == "1"
     finally:
         browser.quit()
+
+
+def _placed(strokes: list[list[tuple[float, float]]], left: float, width: float) -> list[list[tuple[float, float]]]:
+    """``strokes`` (0..1 of a square pad) squeezed into the columns left..left+width of a wide pad."""
+    return [[(left + x * width, y) for x, y in stroke] for stroke in strokes]
+
+
+def test_a_number_written_on_the_page_in_chromium_is_read_and_boxed(server: Server) -> None:
+    if missing_browser():
+        pytest.skip(missing_browser())
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = chromium()
+    try:
+        browser.get(server.url)
+        WebDriverWait(browser, 30).until(lambda b: b.find_element("tag name", "body").get_attribute("data-ready"))
+        browser.find_element("id", "number-mode").click()
+        pad = browser.find_element("id", "pad")
+        assert pad.get_attribute("width") == "840" and pad.rect["width"] > 2.5 * pad.rect["height"]
+        body = browser.find_element("tag name", "body")
+        draw(browser, pad, _placed(ONE, 0.05, 0.3) + _placed(SEVEN, 0.35, 0.33) + _placed(ONE, 0.62, 0.3), "mouse")
+        WebDriverWait(browser, 30).until(lambda b: not body.get_attribute("data-busy"))
+        assert body.get_attribute("data-prediction") == "171"
+        assert body.get_attribute("data-boxes") == "3"
+        assert browser.find_element("id", "digit").text == "171"
+        boxes = browser.execute_script(
+            "const c = document.getElementById('boxes'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+            "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;")
+        assert boxes > 500  # the three boxes are drawn over the pad
+        browser.find_element("id", "clear").click()
+        assert body.get_attribute("data-prediction") == ""
+    finally:
+        browser.quit()

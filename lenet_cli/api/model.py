@@ -99,20 +99,23 @@ class Model:
             self._file = load_predictor(self.path, self.preprocess, self.device)
         return self._file
 
-    def predict(self, source: PictureSource | Sequence[PictureSource], *, number: bool = False, topk: int = TOPK,
-                recursive: bool = False, jobs: int | None = None) -> Answer | PredictionList:
+    def predict(self, source: PictureSource | Sequence[PictureSource], *, number: bool = False,
+                digits: int | None = None, topk: int = TOPK, recursive: bool = False,
+                jobs: int | None = None) -> Answer | PredictionList:
         """The class of each picture: a path, a folder, a PIL image, a NumPy array, a torch tensor, the bytes
         of an image file, or a list of them.
 
-        One picture gives one ``Prediction`` (``number=True``: a ``NumberReading``, a row of digits read one
-        by one); a list, a folder or a batch gives a ``PredictionList``. Photos and scans are prepared as
-        MNIST was (``preprocess``); a picture with no writing is answered "no digit" with a reason. A file
-        that cannot be read raises ``DataFormatError`` (exit code 65), a missing one ``InputNotFound`` (66).
+        One picture gives one ``Prediction`` (``number=True``: a ``NumberReading``, a row of digits read as a
+        whole number; ``digits=N``: a number of exactly N digits); a list, a folder or a batch gives a
+        ``PredictionList``. Photos and scans are prepared as MNIST was (``preprocess``); a picture with no
+        writing is answered "no digit" with a reason. A file that cannot be read raises ``DataFormatError``
+        (exit code 65), a missing one ``InputNotFound`` (66).
         """
         require_in_range("--topk", topk, 1, integer=True)
+        require_in_range("--digits", digits, 1, 64, integer=True)
         found, single = pictures(source, recursive)
-        answers: list[Any] = [self.predictor.read_number(path, data=data) for path, data in found] if number \
-            else self._digits(found, topk, jobs)
+        answers: list[Any] = [self.predictor.read_number(path, data=data, digits=digits) for path, data in found] \
+            if number or digits is not None else self._digits(found, topk, jobs)
         return answers[0] if single else PredictionList(answers)
 
     def _digits(self, found: list[Picture], topk: int, jobs: int | None) -> list[Prediction]:
@@ -146,14 +149,14 @@ class Model:
             np.stack(seen[start : start + PREDICT_BATCH]), names[start : start + PREDICT_BATCH], topk,
             reasons[start : start + PREDICT_BATCH])]
 
-    def predict_files(self, paths: Iterable[Path], *, number: bool = False, topk: int = TOPK,
-                      jobs: int | None = None, on_prepared: OnPrepared | None = None,
+    def predict_files(self, paths: Iterable[Path], *, number: bool = False, digits: int | None = None,
+                      topk: int = TOPK, jobs: int | None = None, on_prepared: OnPrepared | None = None,
                       stages_needed: Collection[str] | None = None) -> Iterator[Answer | Unreadable]:
         """Answers for image files as they come, in order: what `lenet predict` prints. A file that cannot be
         read is an ``Unreadable`` in its place and the others are still answered. ``on_prepared(index, path,
         image, stages)`` sees what the model sees; ``stages_needed`` names the preparation steps it reads."""
-        if number:
-            return self.predictor.read_numbers(paths, on_prepared=on_prepared)
+        if number or digits is not None:
+            return self.predictor.read_numbers(paths, on_prepared=on_prepared, digits=digits)
         return self.predictor.predict_paths(paths, topk, on_prepared=on_prepared, jobs=jobs,
                                             stages_needed=stages_needed)
 

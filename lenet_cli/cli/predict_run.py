@@ -102,6 +102,7 @@ class PredictOptions:
     project: Path = Path("runs/train")
     device: str = "auto"
     fail_on_no_digit: bool = False
+    digits: Optional[int] = None
 
 
 def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOptions()) -> None:
@@ -121,9 +122,10 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
     paths = _noted(expand_inputs(list(inputs), o.recursive, missing))
     if saver is not None:
         paths = saver.refuse_inputs_inside(list(paths))
-    report = Report(o.as_json, o.as_csv, o.number)
-    results = model.predict_files(paths, number=o.number, topk=o.topk, jobs=o.jobs,
-                                  on_prepared=saver if o.number else _noticing_rows(saver),
+    number = o.number or o.digits is not None  # --digits N reads a number of N digits
+    report = Report(o.as_json, o.as_csv, number)
+    results = model.predict_files(paths, number=number, digits=o.digits, topk=o.topk, jobs=o.jobs,
+                                  on_prepared=saver if number else _noticing_rows(saver),
                                   stages_needed=None if saver else ("glyphs",))
     bad = blank = 0
     for item in results:
@@ -225,7 +227,7 @@ class PreprocessedSaver:
     def __call__(self, index: int, path: Path, image, stages: dict) -> None:
         from PIL import Image
 
-        from ..evaluation.pictures import draw_preparation, save_png
+        from ..evaluation.pictures import draw_preparation, draw_row_graph, save_png
 
         stem = f"{index:05d}-{path.stem}"
         inputs = {f"{stem}-{k + 1}.png": digit for k, digit in enumerate(stages["digits"])} if "digits" in stages \
@@ -235,6 +237,8 @@ class PreprocessedSaver:
                 picture[0] if picture.shape[0] == 1 else picture.transpose(1, 2, 0)), target), name)
         if "picture" in stages:
             self._write(lambda target: draw_preparation({**stages, "model input": image}, target), f"{stem}.steps.png")
+        if "row" in stages:
+            self._write(lambda target: draw_row_graph(*stages["row"], target), f"{stem}.graph.png")
 
     def _write(self, write, name: str) -> None:
         target = self.directory / name
@@ -257,6 +261,15 @@ def _output_error(exc: OSError, action: str) -> LenetError:
     return CannotCreateOutput(str(error)) if isinstance(error, InputNotFound) else error
 
 
+CLOSE = 2.0  # an alternative reading within this log score of the best (about 7 times less likely) is shown
+
+
+def _with_close_alternatives(reading) -> str:
+    """The number, followed by "(or ...)" with the alternative readings that score close to it."""
+    close = [a["number"] for a in reading.alternatives if reading.score - a["score"] <= CLOSE]
+    return f"{reading.number} (or {', '.join(close)})" if close and reading.number else reading.number
+
+
 def _print_table(rows, number: bool) -> None:
     """The predictions as a table; every cell is shown, never obeyed (markup and control characters escaped)."""
     from rich.markup import escape
@@ -271,7 +284,7 @@ def _print_table(rows, number: bool) -> None:
         table.add_column("probability", justify="right")
         table.add_column("digits")
         for r in rows:
-            table.add_row(cell(r.path), cell(r.number) or "(no digits found)", f"{r.probability:.2%}",
+            table.add_row(cell(r.path), cell(_with_close_alternatives(r)) or "(no digits found)", f"{r.probability:.2%}",
                           cell(" ".join(f"{d['class_name']} {d['probability']:.0%}" for d in r.digits)))
     else:
         table.add_column("class")

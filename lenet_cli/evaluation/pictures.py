@@ -11,7 +11,7 @@ import numpy as np
 
 from ._drawing import save_png
 
-__all__ = ["draw_inspection", "draw_preparation", "inspection_sheet", "save_png"]
+__all__ = ["draw_inspection", "draw_preparation", "draw_row_graph", "inspection_sheet", "save_png"]
 
 
 def _shade(values: np.ndarray) -> np.ndarray:
@@ -185,3 +185,66 @@ def _digit_row(digits: list[np.ndarray], height: int):
     for k, tile in enumerate(tiles):
         row.paste(tile.convert("RGB"), (k * (height + 4), 0))
     return row
+
+
+_RISE = 16  # pixels an arc of the graph rises per piece it spans
+_PATH_COLOURS = ((214, 39, 40), (31, 119, 180), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207))
+
+
+def draw_row_graph(row, arcs, readings, classes: list[str], path: Path, height: int = 160) -> None:
+    """A row read by recognition, drawn as LeCun et al. (1998) draw it (``--number --save-preprocessed``):
+    the levelled writing with every candidate cut (grey: a gap, red: a cut through ink) and the chosen
+    digits boxed; below, the segmentation graph, every candidate digit an arc between two cuts with the
+    class the classifier gave it, the chosen path in colour; and the best readings with their scores."""
+    from PIL import Image, ImageDraw
+
+    scale = height / max(row.strength.shape[0], 1)
+    width = max(1, round(row.strength.shape[1] * scale))
+    writing = Image.fromarray((255 - 255 * np.clip(row.strength, 0, 1)).astype(np.uint8)).resize((width, height))
+    font, small = _font(), _font(12)
+    highest = _RISE * max((a.last - a.first + 1 for a in arcs), default=1)
+    base = _MARGIN + height + 24 + highest  # the graph's nodes; its arcs rise above them
+    sheet = Image.new("RGB", (width + 2 * _MARGIN, base + 24 + 20 * len(readings)), "white")
+    sheet.paste(writing.convert("RGB"), (_MARGIN, _MARGIN))
+    draw = ImageDraw.Draw(sheet)
+    nodes = _node_positions(row)
+    for cut, x in zip(row.cuts, nodes[1:-1]):
+        colour = (160, 160, 160) if cut.kind == "gap" else (220, 60, 60)
+        if cut.path is not None:
+            points = [(_MARGIN + px * scale, _MARGIN + py * scale) for py, px in cut.path]
+            draw.line(points, fill=colour, width=1)
+        else:
+            draw.line([(_MARGIN + x * scale, _MARGIN), (_MARGIN + x * scale, _MARGIN + height)], fill=colour)
+    chosen = readings[0] if readings else None
+    for k, (index, label) in enumerate(zip(chosen.arcs, chosen.labels) if chosen else []):
+        x0, y0, x1, y1 = (v * scale + _MARGIN for v in arcs[index].box)
+        colour = _PATH_COLOURS[k % len(_PATH_COLOURS)]
+        draw.rectangle([x0, y0, x1, y1], outline=colour, width=2)
+    on_path = set(chosen.arcs) if chosen else set()
+    for index, arc in enumerate(arcs):  # the graph: arcs between the cuts they join, longer ones higher
+        a, b = _MARGIN + nodes[arc.first - 1] * scale, _MARGIN + nodes[arc.last] * scale
+        a, b = min(a, b), max(a, b) + 1  # overlapping pieces can put a cut left of the one before
+        rise = _RISE * (arc.last - arc.first + 1)
+        picked = index in on_path
+        colour = _PATH_COLOURS[chosen.arcs.index(index) % len(_PATH_COLOURS)] if picked else (205, 205, 205)
+        draw.arc([a, base - rise, b, base + rise], 180, 360, fill=colour, width=3 if picked else 1)
+        if picked:
+            label = chosen.labels[chosen.arcs.index(index)]
+            draw.text(((a + b) / 2 - 4, base - rise - 16), classes[label], fill=colour, font=font)
+    for x in nodes:
+        draw.ellipse([_MARGIN + x * scale - 3, base - 3, _MARGIN + x * scale + 3, base + 3], fill="black")
+    y = base + 14
+    for rank, reading in enumerate(readings):
+        number = "".join(classes[label] for label in reading.labels)
+        draw.text((_MARGIN, y), f"{'read' if rank == 0 else 'or'}  {number}   score {reading.score:.2f}",
+                  fill="black" if rank == 0 else (110, 110, 110), font=font if rank == 0 else small)
+        y += 20
+    save_png(sheet, path)
+
+
+def _node_positions(row) -> list[float]:
+    """Where the graph's nodes lie along the row (levelled pixels): its two ends and each cut."""
+    edges = [row.box(k, k) for k in range(1, row.count + 1)]
+    inner = [(a[2] + b[0]) / 2 if cut.kind == "gap" else float(np.mean(cut.path[:, 1]))
+             for a, b, cut in zip(edges, edges[1:], row.cuts)]
+    return [float(edges[0][0]), *inner, float(edges[-1][2])]

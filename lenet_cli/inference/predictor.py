@@ -7,6 +7,7 @@ model.onnx`` starts without torch.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -21,8 +22,9 @@ import numpy as np
 from ..data.images import PREPROCESS_MODES, open_image, prepare_none, prepare_resize
 from ..data.preprocess import Normalization
 from ..errors import DataFormatError, UsageError
-from ..reading.prepare import WORKING_SIDE, prepare_mnist, prepare_number
+from ..reading.prepare import WORKING_SIDE, prepare_mnist
 from . import TOPK
+from .rows import NumberReading, read_row
 
 __all__ = ["Prediction", "NumberReading", "Preparation", "Predictor", "Unreadable", "PREDICT_BATCH"]
 
@@ -65,28 +67,6 @@ class Prediction:
         table = table_html(["", ""], [("input", self.path), *answer])
         picture = image_html(self.input, title="what the model saw") if self.input is not None else ""
         return f'<div style="display:flex;gap:1em;align-items:center">{picture}{table}</div>'
-
-
-@dataclass
-class NumberReading:
-    """A row of digits read one by one: the number, and each digit's class, probability and box."""
-
-    path: str
-    number: str
-    probability: float  # of the whole number: the product of the digits' probabilities
-    digits: list[dict[str, Any]]  # class_name, label, probability, box [x0, y0, x1, y1] in the picture's pixels
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "number": self.number, "probability": self.probability, "digits": self.digits}
-
-    # --- the Python API: how a notebook shows the reading ---
-    def _repr_html_(self) -> str:
-        from ..display import percent, table_html, titled
-
-        rows = [(d.get("class_name"), percent(d.get("probability"), 1), d.get("box")) for d in self.digits]
-        number = self.number or "(no digits found)"
-        return titled(f"{self.path}: {number} ({percent(self.probability)})",
-                      table_html(["digit", "probability", "box (x0, y0, x1, y1)"], rows, numeric=[1]))
 
 
 @dataclass
@@ -163,24 +143,16 @@ class Predictor:
         ``data``: the file's bytes, already read (an upload); ``path`` then only names it."""
         return self.preparation(path, stages, data)
 
-    def read_number(self, path: Path, stages: dict | None = None, data: bytes | None = None) -> NumberReading:
-        """The digits written in a row in the picture at ``path`` (or in ``data``, its bytes), left to right."""
-        if self.mode != "mnist":
-            raise UsageError("--number reads handwritten digits; it needs --preprocess mnist and a 1-channel model")
-        side = self.image_size[0]
+    def read_number(self, path: Path, stages: dict | None = None, data: bytes | None = None,
+                    digits: int | None = None) -> NumberReading:
+        """The digits written in a row in the picture at ``path`` (or in ``data``, its bytes), left to right;
+        ``digits``: how many there are, when that is known (a ZIP code)."""
+        if self.mode != "mnist" or len(self.classes) != 10:
+            raise UsageError("--number reads handwritten digits; it needs --preprocess mnist and a 1-channel "
+                             "model of ten classes")
         with _quietly():
             picture = open_image(path, data, self.preparation.decoded_side)
-            found = prepare_number(picture, out_size=side, box=max(1, round(side * 20 / 28)), stages=stages)
-        if stages is not None:
-            stages["digits"] = [image[None] for image, _ in found]
-        if not found:
-            return NumberReading(str(path), "", 0.0, [])
-        predictions = self.predict(np.stack([image[None] for image, _ in found]), [str(path)] * len(found), 1)
-        digits = [{"class_name": p.class_name, "predicted": p.label, "label": p.label, "probability": p.probability,
-                   "box": list(box)}
-                  for p, (_, box) in zip(predictions, found)]
-        return NumberReading(str(path), "".join(p.class_name for p in predictions),
-                             float(np.prod([p.probability for p in predictions])), digits)
+            return read_row(self, str(path), picture, stages, digits)
 
     def scores(self, images: np.ndarray) -> np.ndarray:
         """The model's outputs (N x classes) for prepared uint8 N x C x H x W images."""
@@ -235,12 +207,13 @@ class Predictor:
             yield from self.predict(np.stack(images), names, topk, reasons)
 
     def read_numbers(self, paths: Iterable[Path], on_prepared: OnPrepared | None = None,
-                     ) -> Iterator[NumberReading | Unreadable]:
+                     digits: int | None = None) -> Iterator[NumberReading | Unreadable]:
         """``read_number`` for each file in order; an unreadable file is reported, the rest are read.
 
         ``on_prepared`` sees each picture's digits as the model will (N x C x H x W) and the steps.
         """
-        for item in _each_readable(paths, self.read_number, on_prepared,
+        read = functools.partial(self.read_number, digits=digits)
+        for item in _each_readable(paths, read, on_prepared,
                                    lambda reading, stages: np.asarray(stages["digits"], np.uint8)):
             yield item if isinstance(item, Unreadable) else item[1]
 

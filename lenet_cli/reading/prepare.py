@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .graph import Arc
 from .ink import InkMap, find_ink, percentile
-from .segment import glyphs, no_writing_reason, separate_digits, writing
+from .row import Row, level_row, over_segment
+from .segment import no_writing_reason, separate_digits, writing
 
-__all__ = ["prepare_mnist", "prepare_number", "fit_and_centre", "WORKING_SIDE"]
+__all__ = ["prepare_mnist", "prepare_row", "arc_images", "fit_and_centre", "WORKING_SIDE", "ROW_SIDE"]
 
 WORKING_SIDE = 256  # larger pictures are reduced to this many pixels a side before looking for ink
+ROW_SIDE = 64  # but a row of digits keeps at least this many pixels on its short side (a long strip stays legible)
 
 
-def _rgb(img) -> tuple[np.ndarray, float]:
-    """8-bit RGB at most WORKING_SIDE a side, and the factor back to the picture's pixels.
+def _rgb(img, row: bool = False) -> tuple[np.ndarray, float]:
+    """8-bit RGB at most WORKING_SIDE a side (for a ``row``, keeping at least ROW_SIDE on the short side), and
+    the factor back to the picture's pixels.
 
     Transparent areas become a background that contrasts with the opaque ink.
     """
@@ -26,9 +30,11 @@ def _rgb(img) -> tuple[np.ndarray, float]:
 
     has_alpha = img.mode in ("LA", "RGBA")
     converted = img.convert("RGBA" if has_alpha else "RGB")
-    scale = 1.0
-    if max(converted.size) > WORKING_SIDE:
-        scale = max(converted.size) / WORKING_SIDE
+    scale = max(converted.size) / WORKING_SIDE
+    if row:
+        scale = min(scale, min(converted.size) / ROW_SIDE)
+    scale = max(scale, 1.0)
+    if scale > 1.0:
         converted = converted.resize((max(1, round(converted.width / scale)), max(1, round(converted.height / scale))),
                                      Image.BOX)
     array = np.asarray(converted)
@@ -63,24 +69,40 @@ def prepare_mnist(img, out_size: int = 28, box: int = 20, stages: dict | None = 
     return fit_and_centre(digit[y0:y1, x0:x1], ink.mask[y0:y1, x0:x1], out_size, box, stages)
 
 
-def prepare_number(img, out_size: int = 28, box: int = 20, stages: dict | None = None,
-                   ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
-    """Each digit of a row, left to right: (uint8 ``out_size`` x ``out_size``, box in the picture's pixels)."""
-    ink, scale = _find_ink(img, stages)
-    labels, pieces = ink.labels, ink.pieces
-    digits = []
-    for glyph in glyphs(pieces, labels):
-        x0, y0, x1, y1 = glyph.box
-        region = _near(np.isin(labels[y0:y1, x0:x1], glyph.labels))
-        crop = np.where(region, ink.strength[y0:y1, x0:x1], 0.0)
-        image = fit_and_centre(crop, ink.mask[y0:y1, x0:x1] & region, out_size, box)
-        digits.append((image, tuple(int(round(v * scale)) for v in glyph.box)))
-    return digits
+def prepare_row(img, stages: dict | None = None) -> tuple[Row | None, float]:
+    """The writing of a row of digits, levelled and cut into pieces (see ``row``), and the factor from the
+    working picture back to ``img``'s pixels; None when the picture holds no writing (``stages["no_digit"]``
+    then says why)."""
+    ink, scale = _find_ink(img, stages, row=True)
+    kept = writing(ink.pieces, ink.labels.shape)
+    if not kept:
+        if stages is not None:
+            stages["no_digit"] = no_writing_reason(ink.pieces, ink.labels.shape)
+        return None, scale
+    mask = np.isin(ink.labels, [p.label for p in kept])
+    x0, y0 = max(0, min(p.x0 for p in kept) - 2), max(0, min(p.y0 for p in kept) - 2)
+    x1, y1 = max(p.x1 for p in kept) + 2, max(p.y1 for p in kept) + 2
+    strength = np.where(_near(mask), ink.strength, 0.0)[y0:y1, x0:x1]
+    strength, levelled_mask, angle, to_crop = level_row(strength, mask[y0:y1, x0:x1])
+    to_crop[:, 2] += (x0, y0)  # the crop's corner in the working picture
+    return over_segment(strength, levelled_mask, angle, to_crop), scale
 
 
-def _find_ink(img, stages: dict | None) -> tuple[InkMap, float]:
+def arc_images(row: Row, arcs: list[Arc], out_size: int = 28, box: int = 20) -> np.ndarray:
+    """Each arc's pieces (and the soft edge around them) prepared as an MNIST digit: uint8 N x 1 x S x S."""
+    images = np.zeros((len(arcs), 1, out_size, out_size), np.uint8)
+    for n, arc in enumerate(arcs):
+        x0, y0, x1, y1 = arc.box
+        atoms = row.atoms[y0:y1, x0:x1]
+        chosen = (atoms >= arc.first) & (atoms <= arc.last)
+        edge = _near(chosen) & ((atoms == 0) | chosen)  # a stroke's soft edge, never a neighbour's ink
+        images[n, 0] = fit_and_centre(np.where(edge, row.strength[y0:y1, x0:x1], 0.0), chosen, out_size, box)
+    return images
+
+
+def _find_ink(img, stages: dict | None, row: bool = False) -> tuple[InkMap, float]:
     """The picture's ink, and the factor back to its pixels; the stages so far go into ``stages``."""
-    rgb, scale = _rgb(img)
+    rgb, scale = _rgb(img, row)
     ink = find_ink(rgb)
     if stages is not None:
         stages.update({"picture": rgb, "ink": ink.raw, "rules removed": ink.strength})

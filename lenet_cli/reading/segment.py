@@ -1,4 +1,5 @@
-"""Which pieces of ink make a digit: dropping specks, merging broken strokes, splitting touching digits."""
+"""Which pieces of ink are writing: dropping specks, rules, shadows and the paper's edge; how many digits a
+picture holds side by side (rows of digits are cut by recognition, in ``row`` and ``graph``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ import numpy as np
 
 from .ink import Component, median
 
-__all__ = ["Glyph", "glyphs", "separate_digits", "writing", "no_writing_reason"]
+__all__ = ["Glyph", "separate_digits", "writing", "no_writing_reason"]
 
-_TOUCHING = 1.3  # a glyph wider than this many times its height is taken as touching digits
-_DIGIT_WIDTH = 0.7  # a digit's typical width, as a share of its height, to count the touching ones
 _SPECK = 0.03  # a piece shorter than this share of the picture's short side is a speck
 _SMALLEST = 0.15  # writing's largest piece spans at least this share of the short side
 _FAINTEST = 3.5  # and differs from the paper by this Delta E on average, half as much again as people just see
@@ -116,17 +115,6 @@ def _near(piece: Component, other: Component, main: Component) -> bool:
     return beside or max(gap_x, gap_y) <= 0.5 * main.height
 
 
-def glyphs(pieces: list[Component], labels: np.ndarray) -> list[Glyph]:
-    """The digits in a row, left to right.
-
-    Pieces as tall as digits make glyphs, merged when stacked above each other (a 4 in two strokes);
-    smaller pieces (a 5's flag, a 2's tail) join the glyph they overlap or nearly touch; a glyph too
-    wide for one digit is cut where its column profile is thinnest.
-    """
-    row, row_height = _group(pieces, labels)
-    return [part for glyph in row for part in _split_touching(glyph, labels, row_height)]
-
-
 def separate_digits(pieces: list[Component], labels: np.ndarray) -> int:
     """How many clearly separate digit-sized glyphs a picture holds (touching ones are not counted apart)."""
     row, _ = _group(pieces, labels)
@@ -136,7 +124,7 @@ def separate_digits(pieces: list[Component], labels: np.ndarray) -> int:
 
 
 def _group(pieces: list[Component], labels: np.ndarray) -> tuple[list[Glyph], float]:
-    """Pieces grouped into glyphs left to right, before touching digits are cut; and the row's height."""
+    """Pieces grouped into glyphs left to right (touching digits make one); and the row's height."""
     kept = writing(pieces, labels.shape)
     if not kept:
         return [], 0.0
@@ -161,26 +149,3 @@ def _gap(glyph: Glyph, piece: Component) -> int:
 
 def _overlap(glyph: Glyph, piece: Component) -> int:
     return max(0, min(glyph.x1, piece.x1) - max(glyph.x0, piece.x0))
-
-
-def _split_touching(glyph: Glyph, labels: np.ndarray, row_height: float) -> list[Glyph]:
-    """``glyph`` cut into the digits it holds, at the thinnest columns near where each should end."""
-    width, height = glyph.x1 - glyph.x0, max(glyph.y1 - glyph.y0, row_height)
-    if width <= _TOUCHING * height:
-        return [glyph]
-    count = max(2, round(width / (_DIGIT_WIDTH * height)))
-    region = np.isin(labels[glyph.y0 : glyph.y1, glyph.x0 : glyph.x1], glyph.labels)
-    profile = region.sum(0)
-    cuts, step = [0], width / count
-    for k in range(1, count):
-        lo = int(k * step - 0.3 * step)
-        hi = max(lo + 1, int(k * step + 0.3 * step))  # at least one column, however narrow the glyph
-        cuts.append(lo + int(np.argmin(profile[lo:hi])))
-    cuts.append(width)
-    parts = []
-    for a, b in zip(cuts, cuts[1:]):
-        rows = np.nonzero(region[:, a:b].any(1))[0]
-        if len(rows):
-            parts.append(Glyph(list(glyph.labels), glyph.x0 + a, glyph.y0 + int(rows[0]), glyph.x0 + b,
-                               glyph.y0 + int(rows[-1]) + 1, int(region[:, a:b].sum())))
-    return parts
