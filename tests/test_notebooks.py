@@ -50,3 +50,51 @@ def test_a_kernel_runs_the_notebook_offline(path: Path, monkeypatch: pytest.Monk
     assert len(_pictures(notebook)) >= 4  # curves, confusion matrix, mistakes, inspection
     streams = "".join(output.get("text", "") for output in _outputs(notebook) if output["output_type"] == "stream")
     assert "epoch 1/1" in streams
+
+
+TRAIN_UNTIL_INTERRUPTED = """
+import time, lenet_cli as lenet
+
+def slowly(kind, payload):
+    if kind == "step":
+        print("step", flush=True)
+        time.sleep(0.05)
+
+try:
+    lenet.train(dataset={data!r}, project={project!r}, epochs=2, seed=0, batch_size=8, threads=1, progress=False,
+                callbacks=[slowly])
+except KeyboardInterrupt as stopped:
+    run = stopped.run
+    print("stopped", type(stopped).__name__, run.status, run.last_checkpoint.is_file())
+"""
+
+
+def test_interrupting_the_kernel_stops_training_and_the_kernel_resumes_it(tmp_path: Path) -> None:
+    """The kernel's interrupt (SIGINT) stops lenet_cli.train after the step with last.pt saved; the kernel lives
+    on, and the next cell continues the run."""
+    from conftest import write_mnist_files
+
+    manager = pytest.importorskip("jupyter_client.manager", reason="nbclient brings jupyter_client")
+    data = f"idx:{write_mnist_files(tmp_path / 'data', n_train=96, n_test=16)}"
+    kernel, client = manager.start_new_kernel(kernel_name="python3")
+    try:
+        cell = client.execute(TRAIN_UNTIL_INTERRUPTED.format(data=data, project=str(tmp_path / "runs")))
+        printed: list[str] = []
+        while True:
+            message = client.get_iopub_msg(timeout=120)
+            if message["parent_header"].get("msg_id") != cell:
+                continue
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                break
+            if message["msg_type"] == "stream":
+                if not printed:  # training is under way: interrupt once, as the notebook's stop button does
+                    kernel.interrupt_kernel()
+                printed.append(message["content"]["text"])
+        assert "stopped TrainingStopped interrupted True\n" in "".join(printed)
+        resumed: list[str] = []
+        reply = client.execute_interactive("print(lenet.train(resume=run.last_checkpoint, progress=False).epochs)",
+                                           timeout=120, output_hook=lambda m: resumed.append(m["content"].get("text")))
+        assert reply["content"]["status"] == "ok" and "2\n" in resumed  # both epochs done
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)

@@ -34,7 +34,8 @@ Answer = Union["Prediction", "NumberReading"]
 def load(checkpoint: str | Path | None = None, *, device: str = "auto", preprocess: str | None = None,
          project: str | Path = "runs/train") -> Model:
     """A model to use: the bundled MNIST LeNet-5 (``None``), a checkpoint (``.pt``), an export (``.onnx``,
-    ``.ts``, ``.safetensors``), or ``"last"``: the newest run under ``project`` (its best.pt, else last.pt).
+    ``.torchscript.pt``, ``.safetensors``), or ``"last"``: the newest run under ``project`` (its best.pt, else
+    last.pt).
 
     ``device`` is where a checkpoint runs (auto, cpu, cuda, mps); ``preprocess`` how pictures become model
     input (mnist, resize or none; default: mnist for 1-channel models). A missing file raises
@@ -209,7 +210,7 @@ class Model:
         found, single = pictures(image)
         if not single:
             raise UsageError("inspect looks at one picture at a time; give one file or image")
-        (path, data), = found
+        path, data = found[0]
         predictor = self._loaded_file()
         return inspect_prepared(predictor, predictor.prepare(path, data=data), str(path))  # type: ignore[arg-type]
 
