@@ -69,7 +69,7 @@ def predictions(model: lenet.Model) -> None:
     batch = model.predict(test.images[:8])  # a uint8 tensor, 8 x 1 x 28 x 28
     show("predict batch", [q.label for q in batch], test.labels[:8].tolist())
     reading = model.predict("docs/img/paper/number.jpg", number=True)
-    show("number", reading.number, reading.digits[1])
+    show("number", reading.number, reading.alternatives, reading.digits[1])
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption
     body = "".join("<tr>" + "".join(cell("td", value, k, i) for k, value in enumerate(row)) + "</tr>"
                    for i, row in enumerate(rows))
     title = f'<caption style="text-align:left;font-weight:bold">{html.escape(caption)}</caption>' if caption else ""
-    return f'<table style="{_TABLE}">{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    # a class of its own: themes that style bare tables (the docs site's) leave this compact one alone
+    return f'<table class="lenet" style="{_TABLE}">{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def image_html(image: Any, height: int = 84, title: str = "") -> str:

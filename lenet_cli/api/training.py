@@ -67,6 +67,7 @@ class Run(TrainResult):
 
     @classmethod
     def from_result(cls, result: TrainResult) -> "Run":
+        """The Run of what the trainer returned."""
         return cls(**{f.name: getattr(result, f.name) for f in fields(result)})
 
 
