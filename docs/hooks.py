@@ -1,7 +1,9 @@
 """MkDocs hook: refill the generated sections of every page from the code at build time, and
 mark the pages of a translated build that are still the English original."""
 
+import copy
 import logging
+import os
 import re
 from copy import deepcopy
 from pathlib import Path
@@ -21,6 +23,30 @@ _TITLE = re.compile(r"\A\s*# [^\n]*\n")
 # The search plugin cuts Chinese text into words with jieba, which reports on stderr that it
 # loaded its dictionary; a --quiet build stays quiet.
 logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+@event_priority(-110)  # after the i18n plugin (-100) has rebuilt the files of the language being built
+def on_files(files, config, **kwargs):  # noqa: ANN001, ARG001 - MkDocs' signature
+    """Keep the notebooks pages, in every language.
+
+    mkdocs-jupyter makes a notebook (.ipynb) a page; the i18n plugin then rebuilds every file as a plain MkDocs
+    File, which counts only Markdown as pages, and so treats the notebook as an asset shared by the languages:
+    copied as it is (JSON in place of the page), and written by each language's build to the same place. Here
+    it is a page again, in its language's folder (zh/notebooks/...) like the Markdown pages beside it.
+    """
+    i18n = config.plugins.get("i18n")
+    folder = "" if i18n is None or i18n.current_language == i18n.default_language else i18n.current_language
+    for file in files:
+        if not file.src_uri.endswith(".ipynb"):
+            continue
+        file.is_documentation_page = lambda: True
+        if folder and not file.dest_uri.startswith(f"{folder}/"):
+            # the language switch links the default language's page, which is this file as it was
+            file.alternates = {**getattr(file, "alternates", {}), i18n.default_language: copy.copy(file)}
+            file.dest_uri = f"{folder}/{file.dest_uri}"
+            file.abs_dest_path = os.path.normpath(os.path.join(config.site_dir, file.dest_uri))
+            file.url = file._get_url(config.use_directory_urls)
+    return files
 
 
 def on_page_markdown(markdown, page, config, files, **kwargs):  # noqa: ANN001, ARG001 - MkDocs' signature

@@ -26,6 +26,7 @@ __all__ = [
     "InternalError",
     "from_os_error",
     "did_you_mean",
+    "require_choice",
     "EXIT_CODES",
 ]
 
@@ -150,3 +151,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
     match = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def require_choice(option: str, value: object, allowed: Iterable[str]) -> None:
+    """A usage error unless ``value`` is one of ``allowed``: "--optimizer must be one of sgd, adam, adamw, not
+    'adan' (did you mean 'adam'?)"."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise UsageError(f"{option} must be one of {', '.join(allowed)}, not {str(value)!r}"
+                         f"{did_you_mean(str(value), allowed)}")

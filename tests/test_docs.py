@@ -39,6 +39,7 @@ LOCALES = sorted(language["locale"] for plugin in CONFIG.get("plugins", []) if i
                  for language in plugin["i18n"]["languages"] if not language.get("default"))
 TRANSLATIONS = [page for page in PAGES if any(page.name.endswith(f".{locale}.md") for locale in LOCALES)]
 ENGLISH = [page for page in PAGES if page not in TRANSLATIONS]
+NOTEBOOKS = sorted(path for path in DOCS.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts)  # pages too
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE)
 INLINE = re.compile(r"`(lenet [^`]+)`")
 SHELL_LANGS = {"bash", "sh", "console", "shell", ""}
@@ -183,8 +184,8 @@ def test_command_reference_lists_every_command_and_option() -> None:
 
 def test_every_page_is_in_the_navigation_and_every_nav_entry_exists() -> None:
     nav = _nav_pages(CONFIG["nav"])
-    pages = {p.relative_to(DOCS).as_posix() for p in ENGLISH}
-    assert set(nav) == pages
+    pages = {p.relative_to(DOCS).as_posix() for p in [*ENGLISH, *NOTEBOOKS]}
+    assert set(nav) == pages and NOTEBOOKS
     assert CONFIG["strict"] is True
     for translation in TRANSLATIONS:  # a translation takes its English page's place in the nav
         assert _source_of(translation) in ENGLISH, f"{_rel(translation)} translates no page of the site"

@@ -110,8 +110,8 @@ def test_no_import_cycle_inside_the_package() -> None:
 
 # The layers below training, the CLI and serving: they never import those, deferred imports included.
 LOWER_LAYERS = ("data", "reading", "models", "export", "inference", "evaluation", "checkpoint", "files", "device",
-                "errors", "registry", "numbers", "_lazy")
-UPPER_LAYERS = ("training", "cli", "serving")
+                "errors", "registry", "numbers", "_lazy", "stopping", "display")
+UPPER_LAYERS = ("training", "api", "cli", "serving")
 
 
 def _layer(module: str) -> str:
@@ -161,3 +161,23 @@ def test_no_function_body_is_longer_than_60_lines() -> None:
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({lines} lines)")
     assert not long, long
+
+
+def test_the_api_sits_between_the_cli_and_the_library() -> None:
+    """Commands call the Python API (one path); the API never imports the CLI, and training never the API."""
+    graph = _graph()
+    assert {"lenet_cli.api.model"} <= graph["lenet_cli.cli.predict_run"] and \
+        {"lenet_cli.api.training"} <= graph["lenet_cli.cli.train"]
+    wrong = sorted(f"{module} -> {target}" for module, targets in graph.items() for target in targets
+                   if (_layer(module) == "api" and _layer(target) in ("cli", "serving"))
+                   or (_layer(module) == "training" and _layer(target) == "api"))
+    assert not wrong, wrong
+
+
+def test_importing_the_package_loads_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, lenet_cli\nlenet_cli.load, lenet_cli.train, lenet_cli.runs\nprint('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr

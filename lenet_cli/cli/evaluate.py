@@ -32,19 +32,16 @@ def eval_command(
     project: ProjectOption = Path("runs/train"),
 ) -> None:
     """Evaluate a checkpoint: loss, top-1/top-k accuracy, per-class scores, confusion matrix."""
-    from ..evaluation.evaluate import evaluate_checkpoint
-    from ..inference.loading import resolve_checkpoint
+    from ..api.model import load
 
-    source = resolve_checkpoint(checkpoint, project)
-    result = evaluate_checkpoint(source, dataset=dataset, split=split, data_dir=data_dir,
-                                 offline=True if offline else None, topk=topk, device=device)
+    result = load(checkpoint, device=device, project=project).evaluate(
+        dataset, split, data_dir=data_dir, offline=True if offline else None, topk=topk)
     report = result.report
     for note in result.notes:
         err().print(f"warning: {note}", style="yellow", markup=False, highlight=False)
     plots = [plot / name for name in PLOT_NAMES] if plot else []
     if as_json:
-        print_json({"checkpoint": str(source), "dataset": result.dataset, "split": split,
-                    **report.to_dict(), "plots": [str(p) for p in plots]})
+        print_json({**result.to_dict(), "plots": [str(p) for p in plots]})
     else:
         _print_report(result)
     if plot:  # after the report, so that a picture that cannot be written never costs the numbers
@@ -57,19 +54,15 @@ def eval_command(
 
 def _write_plots(result, directory: Path) -> None:
     """confusion.png and mistakes.png (the most confident mistakes first) in ``directory``."""
-    from ..evaluation.results import draw_confusion_matrix, draw_mistakes
+    from ..evaluation._drawing import save_figure, save_png
 
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise from_os_error(exc, f"Cannot create plot directory {directory}") from None
     confusion_path, mistakes_path = (directory / name for name in PLOT_NAMES)
-    wrong = result.report.count - round(result.report.accuracy * result.report.count)
-    draw_confusion_matrix(result.report.confusion, result.report.classes, confusion_path,
-                          f"{result.dataset} {result.split}: accuracy {result.report.accuracy:.2%} "
-                          f"({wrong:,} wrong of {result.report.count:,})")
-    mistakes = result.most_confident_mistakes(48)
-    draw_mistakes(mistakes.images, mistakes.true, mistakes.predicted, mistakes.confidence, mistakes_path)
+    save_figure(result.plot_confusion(), confusion_path)
+    save_png(result.mistakes_sheet(48), mistakes_path)
 
 
 def _print_report(result) -> None:

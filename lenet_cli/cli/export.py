@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from ..errors import UsageError
 from ..export import get_format, list_formats
+from ..export.registry import VERIFY_IMAGES
 from ..export.onnx_format import DEFAULT_OPSET
 from .console import err, new_table, out, print_json
 from .options import CheckpointOption, DataDirOption, JsonOption, ProjectOption, given_on_command_line, one_of
@@ -29,7 +30,7 @@ def export_command(
     out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output file (default: beside the checkpoint, e.g. best.onnx).")] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset.")] = DEFAULT_OPSET,
     dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch/--static-batch", help="ONNX: any batch size, or exactly 1.")] = True,
-    verify_images: Annotated[int, typer.Option(min=2, max=100_000, help="Test images the export is checked on.")] = 256,
+    verify_images: Annotated[int, typer.Option(min=VERIFY_IMAGES[0], max=VERIFY_IMAGES[1], help="Test images the export is checked on.")] = 256,
     as_json: JsonOption = False,
     project: ProjectOption = Path("runs/train"),
 ) -> None:
@@ -40,13 +41,10 @@ def export_command(
     if misplaced:
         owners = " | ".join(f for f in list_formats() if misplaced[0] in get_format(f).options)
         raise UsageError(f"{' and '.join(_flag(name) for name in misplaced)} apply to --format {owners} only")
-    from ..export.exporter import default_output, export_checkpoint
-    from ..inference.loading import require_lenet_checkpoint, resolve_checkpoint
+    from ..api.model import load
 
-    source = require_lenet_checkpoint(resolve_checkpoint(checkpoint, project), "export")
-    target = out_path or default_output(source, fmt, bundled=checkpoint is None)
     options = {name: ctx.params[name] for name in export_format.options}
-    result = export_checkpoint(source, fmt, target, options=options, verify_images=verify_images)
+    result = load(checkpoint, project=project).export_result(fmt, out_path, verify_images=verify_images, **options)
     if as_json:
         print_json(result.to_dict())
     else:

@@ -17,6 +17,7 @@ import signal
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .. import stopping
 from ..errors import InternalError, Interrupted, LenetError, from_os_error
 from ..files import holding_signals, input_scope
 
@@ -68,37 +69,12 @@ def interrupted() -> Interrupted:
     return Interrupted("Interrupted; nothing was left half-written", exit_code_for_signal(newest))
 
 
-class StopRequest:
-    """First SIGINT/SIGTERM: ask the work to stop after its step (``notice`` says so). Second: leave at once.
+class StopRequest(stopping.StopRequest):
+    """``stopping.StopRequest`` on Ctrl-C and SIGTERM, each signal recorded for the command's exit code."""
 
-    The work polls the request (``stop()`` is true once a signal came) and saves before it returns.
-    """
-
-    def __init__(self, notice: Callable[[], None] = lambda: None) -> None:
-        self.signum: int | None = None
-        self._notice = notice
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> "StopRequest":
-        for sig in EXIT_FOR_SIGNAL:
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum: int, _frame: Any) -> None:
+    def _handle(self, signum: int, frame: Any) -> None:
         _SIGNALS_RECEIVED.append(signum)
-        if self.signum is not None:
-            if holding_signals(signum):
-                return
-            raise KeyboardInterrupt
-        self.signum = signum
-        self._notice()
-
-    def __call__(self) -> bool:
-        return self.signum is not None
+        super()._handle(signum, frame)
 
     @property
     def exit_code(self) -> int:

@@ -23,25 +23,22 @@ def inspect_command(
     device: DeviceOption = "auto",
 ) -> None:
     """Draw the input, every layer's feature maps and the output scores for one image."""
+    from ..api.model import load
     from ..evaluation.pictures import draw_inspection
-    from ..inference.inspection import inspect_image
-    from ..inference.loading import require_lenet_checkpoint, resolve_checkpoint
-    from ..inference.torch_backend import TorchPredictor
 
     if not image.is_file():
         raise InputNotFound(f"Image {image} not found")
     target = out_path or Path(f"inspect-{image.stem}.png")
     if not target.parent.is_dir():
         raise LenetError(f"Cannot write {target}: directory {target.parent} does not exist")
-    source = require_lenet_checkpoint(resolve_checkpoint(checkpoint, project), "inspect (to see inside the layers)")
-    predictor = TorchPredictor(source, preprocess, device)
-    result = inspect_image(predictor, image)
+    model = load(checkpoint, device=device, preprocess=preprocess, project=project)
+    result = model.inspection(image)
     try:
         draw_inspection(result, target)
     except OSError as exc:
         raise LenetError(f"Cannot write {target}: {exc.strerror or exc}") from None
     if as_json:
-        print_json({**result.to_dict(), "checkpoint": str(predictor.checkpoint), "figure": str(target)})
+        print_json({**result.to_dict(), "checkpoint": str(model.path), "figure": str(target)})
         return
     table = new_table(title=f"{result.model} on {escape(str(image))}")
     for column, justify in (("layer", "left"), ("type", "left"), ("shape", "right"), ("min", "right"),

@@ -37,10 +37,12 @@ def expand_inputs(inputs: list[str], recursive: bool, missing: list[str]) -> Ite
         path = Path(item)
         kind = _kind_of(path)
         if kind == "directory":
-            found = _images_in(path, recursive)
+            from ..data.images import images_in, no_images_message
+
+            found = images_in(path, recursive)
             yield from found
             if not found:
-                missing.append(_no_images_line(item, path, recursive))
+                missing.append(no_images_message(item, path, recursive))
         elif kind == "file":
             yield path
         elif _GLOB_CHARS & set(item) and (matches := _glob(item, recursive)):
@@ -74,23 +76,6 @@ def _glob(pattern: str, recursive: bool) -> list[str]:
         return []
 
 
-def _images_in(directory: Path, recursive: bool) -> list[Path]:
-    """The image files in a folder (and its subfolders when ``recursive``), sorted."""
-    from ..data.images import IMAGE_SUFFIXES
-
-    found = directory.rglob("*") if recursive else directory.iterdir()
-    return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-
-
-def _no_images_line(item: str, directory: Path, recursive: bool) -> str:
-    """The error line of a folder that holds no picture: what was looked for, and -r when it would help."""
-    from ..data.images import IMAGE_SUFFIXES
-
-    where = "in this folder or its subfolders" if recursive else "in this folder"
-    hint = "; add -r to look in subfolders" if not recursive and any(p.is_dir() for p in directory.iterdir()) else ""
-    return f"{item}: no image files ({', '.join(IMAGE_SUFFIXES)}) {where}{hint}"
-
-
 def _names_from_stdin() -> list[str]:
     """The paths on stdin, one a line, blank lines skipped. Read as bytes and decoded as the operating
     system decodes file names, so a name that is not UTF-8 still names its file."""
@@ -122,7 +107,7 @@ class PredictOptions:
 
 def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOptions()) -> None:
     """Predict the class of each input and print it."""
-    from ..inference.loading import load_predictor, resolve_for_prediction
+    from ..api.model import load
     from ..inference.predictor import Unreadable
 
     o = options
@@ -131,7 +116,7 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
         raise UsageError("Give image files, directories, glob patterns, or - to read paths from stdin")
     if o.as_json and o.as_csv:
         raise UsageError("Choose one of --json and --csv")
-    predictor = load_predictor(resolve_for_prediction(o.checkpoint, o.project, o.device), o.preprocess, o.device)
+    model = load(o.checkpoint, device=o.device, preprocess=o.preprocess, project=o.project)
     saver = PreprocessedSaver(o.save_preprocessed) if o.save_preprocessed is not None else None
     missing: list[str] = []
     paths = _noted(expand_inputs(list(inputs), o.recursive, missing))
@@ -139,11 +124,9 @@ def predict(inputs: Optional[list[str]], options: PredictOptions = PredictOption
         paths = saver.refuse_inputs_inside(list(paths))
     number = o.number or o.digits is not None  # --digits N reads a number of N digits
     report = Report(o.as_json, o.as_csv, number)
-    if number:
-        results = predictor.read_numbers(paths, on_prepared=saver, digits=o.digits)
-    else:
-        results = predictor.predict_paths(paths, o.topk, on_prepared=_noticing_rows(saver), jobs=o.jobs,
-                                          stages_needed=None if saver else ("glyphs",))
+    results = model.predict_files(paths, number=number, digits=o.digits, topk=o.topk, jobs=o.jobs,
+                                  on_prepared=saver if number else _noticing_rows(saver),
+                                  stages_needed=None if saver else ("glyphs",))
     bad = blank = 0
     for item in results:
         if isinstance(item, Unreadable):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
 
-from ..training.run_reader import SORT_KEYS, STATUSES, RunSummary, list_runs
+from ..training.run_reader import SORT_KEYS, STATUSES, RunSummary
 from .console import new_table, out, print_json, safe_text
 from .options import JsonOption, complete_datasets, complete_models, one_of
 
@@ -26,26 +25,13 @@ def runs_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the runs under --project: status, model, data, options that differ from the defaults, accuracy, time."""
-    runs = [r for r in list_runs(project) if (model is None or r.model == model)
-            and (dataset is None or r.dataset == dataset) and (status is None or r.status == status)]
-    key, largest_first = SORT_KEYS[sort]
-    present = [r for r in runs if getattr(r, key) is not None]  # runs without the value go last, in name order
-    present.sort(key=lambda r: _order(getattr(r, key)), reverse=largest_first != reverse)
-    runs = present + [r for r in runs if getattr(r, key) is None]
+    from ..api.training import runs
+
+    found = runs(project, sort=sort, reverse=reverse, model=model, dataset=dataset, status=status)
     if as_json:
-        print_json([run.to_dict() for run in runs])
+        print_json([run.to_dict() for run in found])
         return
-    _print_table(runs, project)
-
-
-def _order(value: object) -> tuple[int, float | int, str]:
-    """A sort key that cannot fail: numbers among numbers, text among text, never one compared with the other.
-
-    run_reader hands over values of the right type only; this keeps a wrong one from ending the listing.
-    """
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return (0, value, "")
-    return (1, 0.0, value if isinstance(value, str) else repr(value))
+    _print_table(found, project)
 
 
 def _print_table(runs: list[RunSummary], project: Path) -> None:

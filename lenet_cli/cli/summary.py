@@ -6,14 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import UsageError
-from ..models import get_model, get_model_spec, list_models
 from .console import err, new_table, out, print_json
-from ..numbers import require_in_range
 from .options import JsonOption, ModelOption
-
-# Far beyond any MNIST-like input, and small enough that the network is built in a moment (a summary builds it)
-MAX_CHANNELS, MAX_SIDE, MAX_CLASSES = 64, 1024, 100_000
 
 
 def summary_command(
@@ -27,28 +21,13 @@ def summary_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show each layer's output shape, parameters and connections (computed on CPU), and the totals."""
-    from ..models.summary import compare_with_paper, summarize
+    from ..api.model import summary
 
-    spec = get_model_spec(model)
-    if paper and spec.paper is None:
-        with_figures = ", ".join(n for n in list_models() if get_model_spec(n).paper)
-        raise UsageError(f"The paper gives no figures for {model}; --paper works with: {with_figures}")
-    if paper and (input_size or num_classes):
-        raise UsageError("--paper compares the paper's own configuration; drop --input-size and --num-classes")
-    channels, height, width = input_size or spec.input_shape
-    if height != width:
-        raise UsageError(f"--input-size needs square images, got {height}x{width}")
-    require_in_range("--input-size channels", channels, 1, MAX_CHANNELS, integer=True)
-    require_in_range("--input-size side", height, 1, MAX_SIDE, integer=True)
-    require_in_range("--num-classes", num_classes, 1, MAX_CLASSES, integer=True)
-    try:
-        network = get_model(model, in_channels=channels, num_classes=num_classes, input_size=height)
-    except ValueError as exc:  # e.g. an input too small for the network
-        raise UsageError(str(exc)) from None
-    report = summarize(network, (channels, height, width), name=model)
-    comparison = compare_with_paper(report, spec.paper) if paper else None
+    report = summary(model, input_size=input_size, num_classes=num_classes, paper=paper)
+    comparison = report.paper
+    channels, height, width = report.input_shape
     if as_json:
-        print_json({**report.to_dict(), **({"paper": comparison} if comparison else {})})
+        print_json(report.to_dict())
         return
     console = out()
     if comparison and comparison["layers"]:

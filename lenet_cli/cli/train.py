@@ -9,8 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..errors import Interrupted, QualityGateFailed, UsageError
-from ..models import get_model_spec
+from ..errors import Interrupted, UsageError
 from ..training.config import CHOICES, TrainConfig, load_toml, to_toml
 from ..training.distributed import is_main_process
 from .guard import StopRequest, interrupted
@@ -70,25 +69,20 @@ def train_command(
     """Train a model; validation chooses best.pt, the test split is measured every epoch for the record."""
     if nproc is not None and nproc > 1:
         raise typer.Exit(_launch(nproc))
-    from ..training.trainer import train
+    from ..api.training import train_with_config
 
     cfg, explicit = _resolve_config(ctx, config)
     if print_config:
         cfg.validate()
         sys.stdout.write(to_toml(cfg).replace("# Resolved configuration of this run", "# Resolved configuration"))
         return
-    if resume is None:
-        get_model_spec(cfg.model)  # unknown model: exit 2 before any data is loaded
-    else:
-        from ..inference.loading import require_lenet_checkpoint
-
-        require_lenet_checkpoint(resume, "--resume (it continues from the optimizer and schedule saved in last.pt)")
     from .progress import TrainProgress  # rich.progress: only training draws it
 
     progress = TrainProgress(enabled=not quiet and is_main_process())
     with StopRequest(_stopping_notice) as stop, progress:
         try:
-            result = train(cfg, on_event=progress.handle, should_stop=stop, resume=resume, explicit=explicit)
+            result = train_with_config(cfg, resume=resume, explicit=explicit, progress=False,
+                                       callbacks=[progress.handle], should_stop=stop)
         except KeyboardInterrupt:
             raise Interrupted("Interrupted at once; files on disk are intact (the last completed save)",
                               interrupted().exit_code) from None
@@ -100,9 +94,7 @@ def train_command(
         print_note(f"stopped on request; resumable checkpoint saved: {result.last_checkpoint} "
                    f"(continue with: lenet train --resume {result.last_checkpoint})")
         raise typer.Exit(stop.exit_code)
-    if cfg.fail_under is not None and (result.test_accuracy or 0.0) < cfg.fail_under:
-        measured = "unknown" if result.test_accuracy is None else f"{result.test_accuracy:.4f}"
-        raise QualityGateFailed(f"Test accuracy {measured} (last epoch, last.pt) is below --fail-under {cfg.fail_under}")
+    result.check_gate(cfg.fail_under)
 
 
 def _resolve_config(ctx: typer.Context, config_file: Path | None) -> tuple[TrainConfig, set[str]]:

@@ -15,10 +15,24 @@ from ..errors import DataFormatError, ImageTooLarge
 from ..files import note_input
 from .specs import PREPROCESS_MODES
 
-__all__ = ["open_image", "prepare_resize", "prepare_none", "PREPROCESS_MODES", "IMAGE_SUFFIXES", "MAX_PIXELS"]
+__all__ = ["open_image", "prepare_resize", "prepare_none", "images_in", "no_images_message", "PREPROCESS_MODES",
+           "IMAGE_SUFFIXES", "MAX_PIXELS"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm")
 MAX_PIXELS = 50_000_000  # larger images are refused as possible decompression bombs
+
+
+def images_in(directory: Path, recursive: bool) -> list[Path]:
+    """The image files in a folder (and its subfolders when ``recursive``), sorted."""
+    found = directory.rglob("*") if recursive else directory.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def no_images_message(item: str, directory: Path, recursive: bool) -> str:
+    """Why a folder named ``item`` gave no picture: what was looked for, and -r when it would help."""
+    where = "in this folder or its subfolders" if recursive else "in this folder"
+    hint = "; add -r to look in subfolders" if not recursive and any(p.is_dir() for p in directory.iterdir()) else ""
+    return f"{item}: no image files ({', '.join(IMAGE_SUFFIXES)}) {where}{hint}"
 
 
 def open_image(path: Path, data: bytes | None = None, reduce_to: int | None = None):

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from ._drawing import colormap, in_slide_style, new_figure, save_figure
 
-__all__ = ["best_epoch", "draw_curves", "draw_runs"]
+__all__ = ["best_epoch", "curves_figure", "draw_curves", "draw_runs"]
 
 # split -> (colour, line style); the same colours in every chart (matplotlib's default cycle)
 _SPLITS = {"train": ("#1f77b4", ":"), "val": ("#2ca02c", "-"), "test": ("#d62728", "--")}
@@ -27,14 +27,16 @@ def best_epoch(history: list[dict[str, Any]]) -> int | None:
     return -max(scored)[1] if scored else None
 
 
-@in_slide_style
 def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "", loss: str = "cross-entropy") -> None:
-    """curves.png: loss and accuracy per epoch for train, validation and test; the best epoch marked.
+    """curves.png: ``curves_figure`` saved; nothing is written when there is no epoch yet."""
+    if history:
+        save_figure(curves_figure(history, title, loss), path)
 
-    Nothing is written when there is no epoch yet.
-    """
-    if not history:
-        return
+
+@in_slide_style
+def curves_figure(history: list[dict[str, Any]], title: str = "", loss: str = "cross-entropy") -> Any:
+    """Loss and accuracy per epoch for train, validation and test; the best epoch marked (``history``: one
+    row per epoch, at least one)."""
     figure, (loss_axes, acc_axes) = new_figure(ncols=2)
     best = best_epoch(history)
     for split in _SPLITS:
@@ -52,7 +54,7 @@ def draw_curves(history: list[dict[str, Any]], path: Path, title: str = "", loss
                           bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})
     figure.legend(*acc_axes.get_legend_handles_labels(), loc="outside lower center", ncols=3)  # off the lines
     figure.suptitle(title or f"{len(history)} epoch{'s' if len(history) != 1 else ''}", fontsize=15)
-    save_figure(figure, path)
+    return figure
 
 
 @in_slide_style

@@ -1,18 +1,22 @@
-"""Evaluation: loss and accuracy over in-memory tensors, and whole-checkpoint evaluation."""
+"""Evaluation: loss and accuracy over in-memory tensors, and a model (checkpoint or export) on a dataset split."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from ..errors import LenetError
+from .metrics import ClassificationReport
 
-__all__ = ["evaluate_sums", "predict_logits", "evaluate_checkpoint", "check_compatible", "confident_mistakes",
-           "CheckpointEvaluation", "Mistakes"]
+if TYPE_CHECKING:
+    from ..inference.predictor import Predictor
+
+__all__ = ["evaluate_sums", "predict_logits", "evaluate_split", "check_compatible", "confident_mistakes",
+           "Evaluation", "Mistakes"]
 
 
 @torch.no_grad()
@@ -40,10 +44,13 @@ def evaluate_sums(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 
 @dataclass
-class CheckpointEvaluation:
-    """The outcome of ``evaluate_checkpoint``: metrics plus what plots need."""
+class Evaluation:
+    """How a model did on a dataset split: the metrics, and the images and answers its pictures need.
 
-    report: Any  # ClassificationReport
+    ``report`` holds every number (``lenet eval --json`` prints it); the properties are its most used ones.
+    """
+
+    report: ClassificationReport
     dataset: str
     split: str
     checkpoint: str
@@ -52,19 +59,94 @@ class CheckpointEvaluation:
     probabilities: torch.Tensor  # softmax of the logits
     notes: list[str] = field(default_factory=list)  # the dataset's warnings (empty classes, ...)
 
-    def most_confident_mistakes(self, limit: int = 48) -> "Mistakes":
-        """The wrongly classified images, most confident first (at most ``limit``)."""
+    def __repr__(self) -> str:
+        return (f"Evaluation(checkpoint={self.checkpoint!r}, dataset={self.dataset!r}, split={self.split!r}, "
+                f"images={self.report.count}, accuracy={self.accuracy:.4f}, loss={self.loss:.4f})")
+
+    @property
+    def accuracy(self) -> float:
+        """Top-1 accuracy, 0..1."""
+        return self.report.accuracy
+
+    @property
+    def loss(self) -> float:
+        """Mean cross-entropy of the model's scores."""
+        return self.report.loss
+
+    @property
+    def topk_accuracy(self) -> float:
+        """How often the true class is among the ``report.topk`` most likely ones."""
+        return self.report.topk_accuracy
+
+    @property
+    def per_class(self) -> list[dict[str, Any]]:
+        """One dict per class: class, precision, recall, f1, support."""
+        return self.report.per_class
+
+    @property
+    def confusion(self) -> list[list[int]]:
+        """Counts: rows are the true classes, columns the predicted ones."""
+        return self.report.confusion
+
+    @property
+    def mistakes(self) -> "Mistakes":
+        """Every wrongly classified image, the most confident mistake first."""
+        return self.most_confident_mistakes(None)
+
+    def most_confident_mistakes(self, limit: int | None = 48) -> "Mistakes":
+        """The wrongly classified images, most confident first (at most ``limit``; None: all)."""
         return confident_mistakes(self.probabilities, self.labels, self.images, self.report.classes, limit)
+
+    def plot_confusion(self) -> Any:
+        """The confusion matrix as a matplotlib Figure (what ``lenet eval --plot`` saves as confusion.png)."""
+        from .results import confusion_figure
+
+        report = self.report
+        wrong = report.count - round(report.accuracy * report.count)
+        return confusion_figure(report.confusion, report.classes, f"{self.dataset} {self.split}: accuracy "
+                                f"{report.accuracy:.2%} ({wrong:,} wrong of {report.count:,})")
+
+    def plot_mistakes(self, limit: int = 48) -> Any:
+        """The ``limit`` most confident mistakes as a Figure: each image with 'true -> predicted' and p."""
+        from ._drawing import image_figure
+
+        return image_figure(self.mistakes_sheet(limit))
+
+    def mistakes_sheet(self, limit: int = 48) -> Any:
+        """The picture ``plot_mistakes`` shows, as a Pillow image (mistakes.png)."""
+        from .results import mistakes_sheet
+
+        found = self.most_confident_mistakes(limit)
+        return mistakes_sheet(found.images, found.true, found.predicted, found.confidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Where it was measured and every number: ``lenet eval --json`` without the plots."""
+        return {"checkpoint": self.checkpoint, "dataset": self.dataset, "split": self.split, **self.report.to_dict()}
+
+    def _repr_html_(self) -> str:
+        from ..display import percent, side_by_side, table_html, titled
+
+        report = self.report
+        head = table_html(["metric", "value"], [
+            ("accuracy (top-1)", percent(report.accuracy)), (f"accuracy (top-{report.topk})", percent(report.topk_accuracy)),
+            ("loss (cross-entropy)", f"{report.loss:.4f}"), ("images", f"{report.count:,}")], numeric=[1])
+        per_class = table_html(["class", "precision", "recall", "f1", "support"], [
+            (row["class"], f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}", row["support"])
+            for row in report.per_class], numeric=[1, 2, 3, 4])
+        matrix = table_html(["true \\ predicted", *report.classes],
+                            [(name, *(count or "" for count in row)) for name, row in zip(report.classes, report.confusion)],
+                            numeric=range(1, len(report.classes) + 1), caption="confusion matrix")
+        return titled(f"{self.checkpoint} on {self.dataset} ({self.split})", side_by_side(head, per_class, matrix))
 
 
 def confident_mistakes(probabilities: torch.Tensor, labels: torch.Tensor, images: torch.Tensor, classes: list[str],
-                       limit: int = 48) -> "Mistakes":
-    """The wrongly classified ``images`` (uint8, as loaded), most confident first (at most ``limit``)."""
+                       limit: int | None = 48) -> "Mistakes":
+    """The wrongly classified ``images`` (uint8, as loaded), most confident first (at most ``limit``; None: all)."""
     confidence, predicted = probabilities.max(1)
     wrong = (predicted != labels).nonzero().flatten()
     worst = wrong[confidence[wrong].argsort(descending=True)][:limit]
     return Mistakes(images[worst].numpy(), [classes[i] for i in labels[worst].tolist()],
-                    [classes[i] for i in predicted[worst].tolist()], confidence[worst].tolist())
+                    [classes[i] for i in predicted[worst].tolist()], confidence[worst].tolist(), worst.tolist())
 
 
 @dataclass
@@ -75,6 +157,10 @@ class Mistakes:
     true: list[str]
     predicted: list[str]
     confidence: list[float]
+    indices: list[int] = field(default_factory=list)  # each image's position in its split
+
+    def __len__(self) -> int:
+        return len(self.true)
 
 
 def check_compatible(checkpoint: dict[str, Any], spec: Any, where: str) -> None:
@@ -92,55 +178,50 @@ def check_compatible(checkpoint: dict[str, Any], spec: Any, where: str) -> None:
         raise LenetError(f"Checkpoint {where} does not fit dataset {spec.name!r}: " + "; ".join(problems))
 
 
-def evaluate_checkpoint(
-    path: str | Path,
+def evaluate_split(
+    predictor: "Predictor",
     *,
     dataset: str | None = None,
     split: str = "test",
     data_dir: str | Path | None = None,
     offline: bool | None = None,
     topk: int = 5,
-    device: str = "auto",
-) -> CheckpointEvaluation:
-    """Evaluate a checkpoint, or an export (``.onnx``, ...), on a dataset split (by default the one it was trained on)."""
+) -> Evaluation:
+    """Evaluate a loaded checkpoint or export on a dataset split (by default the one it was trained on).
+
+    The model runs as its users run it: a lenet checkpoint in PyTorch, an export on its format's runtime.
+    """
     from ..data import get_dataset
     from ..data.preprocess import Normalization, to_model_input
     from .metrics import classification_report
 
-    metadata, score = _scorer(Path(path), device)
+    metadata, path = predictor.metadata, predictor.checkpoint
     name = dataset or metadata.get("dataset")
     if not name:
         raise LenetError(f"{path} does not say which dataset it was trained on; give --dataset")
     data = get_dataset(name, split, data_dir=data_dir, offline=offline)
     check_compatible(metadata, data.spec, str(path))
     x = to_model_input(data.images, Normalization.from_dict(metadata["normalization"]))
-    logits = score(x).float().cpu()
+    logits = _scorer(predictor)(x).float().cpu()
     report = classification_report(logits, data.labels, list(metadata["classes"]), topk)
-    return CheckpointEvaluation(report, name, split, str(path), data.images, data.labels, logits.softmax(1),
-                                list(data.notes))
+    return Evaluation(report, name, split, str(path), data.images, data.labels, logits.softmax(1), list(data.notes))
 
 
-def _scorer(path: Path, device: str) -> tuple[dict[str, Any], Callable[[torch.Tensor], torch.Tensor]]:
-    """What the file says about its model (classes, normalisation, dataset) and a function from model input to scores.
-
-    The file is loaded as predict loads it: a lenet checkpoint runs in PyTorch on ``device``; an export runs on its
-    format's runtime, as its users run it.
-    """
-    from ..inference.loading import load_predictor
+def _scorer(predictor: "Predictor") -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function from model input (a whole split) to the model's scores."""
     from ..inference.torch_backend import TorchPredictor
 
-    predictor = load_predictor(path, device=device)
     if not isinstance(predictor, TorchPredictor):
-        run = predictor.loaded.run
+        run = predictor.loaded.run  # type: ignore[attr-defined]  # an ExportedPredictor
 
         def run_export(x: torch.Tensor) -> torch.Tensor:
             return torch.cat([torch.from_numpy(run(x[i : i + 1000].numpy())) for i in range(0, len(x), 1000)])
 
-        return predictor.metadata, run_export
+        return run_export
     # whole splits run faster channels-last, the layout training evaluates in
     model = predictor.model.to(memory_format=torch.channels_last)
 
     def run_model(x: torch.Tensor) -> torch.Tensor:
         return predict_logits(model, x.to(predictor.device).contiguous(memory_format=torch.channels_last))
 
-    return predictor.metadata, run_model
+    return run_model

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._drawing import save_png
 
-__all__ = ["draw_inspection", "draw_preparation", "draw_row_graph", "save_png"]
+__all__ = ["draw_inspection", "draw_preparation", "draw_row_graph", "inspection_sheet", "save_png"]
 
 
 def _shade(values: np.ndarray) -> np.ndarray:
@@ -101,7 +101,12 @@ def _draw_output_bars(draw, inspection, y: int) -> None:
 
 
 def draw_inspection(inspection, path: Path) -> None:
-    """One picture of a forward pass: the input, every layer's maps or units, the class scores.
+    """inspect-IMAGE.png: ``inspection_sheet`` saved."""
+    save_png(inspection_sheet(inspection), path)
+
+
+def inspection_sheet(inspection):
+    """One Pillow picture of a forward pass: the input, every layer's maps or units, the class scores.
 
     ``inspection`` is an ``inference.inspection.Inspection``. Layers carry the paper's names
     (C1, S2, ...). Each layer is shaded over its own range, so a layer's maps can be compared
@@ -125,7 +130,7 @@ def draw_inspection(inspection, path: Path) -> None:
     for label, tiles in rows:
         y = _paste_row(sheet, draw, label, tiles, y)
     _draw_output_bars(draw, inspection, y)
-    save_png(sheet, path)
+    return sheet
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

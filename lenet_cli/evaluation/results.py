@@ -13,11 +13,16 @@ import numpy as np
 
 from ._drawing import colormap, in_slide_style, new_figure, save_figure, save_png
 
-__all__ = ["draw_confusion_matrix", "draw_mistakes"]
+__all__ = ["confusion_figure", "draw_confusion_matrix", "draw_mistakes", "mistakes_sheet"]
+
+
+def draw_confusion_matrix(confusion: list[list[int]], classes: list[str], path: Path, title: str = "") -> None:
+    """confusion.png: ``confusion_figure`` saved."""
+    save_figure(confusion_figure(confusion, classes, title), path)
 
 
 @in_slide_style
-def draw_confusion_matrix(confusion: list[list[int]], classes: list[str], path: Path, title: str = "") -> None:
+def confusion_figure(confusion: list[list[int]], classes: list[str], title: str = "") -> Any:
     """Counts in every cell; errors on a log colour scale (with its bar) so that a handful stands out.
 
     Rows are the true classes, columns the predicted ones; the diagonal (right answers) is blue.
@@ -59,7 +64,7 @@ def draw_confusion_matrix(confusion: list[list[int]], classes: list[str], path: 
     total, right = int(matrix.sum()), int(np.trace(matrix))
     accuracy = right / total if total else float("nan")
     axes.set_title(title or f"accuracy {accuracy:.2%}: {total - right:,} wrong of {total:,}")
-    save_figure(figure, path)
+    return figure
 
 
 def _label_cells(axes: Any, matrix: np.ndarray, colours: np.ndarray, n: int) -> None:
@@ -75,15 +80,20 @@ def _label_cells(axes: Any, matrix: np.ndarray, colours: np.ndarray, n: int) -> 
 
 def draw_mistakes(images: np.ndarray, true: list[str], predicted: list[str], confidence: list[float],
                   path: Path, columns: int = 8) -> None:
-    """``images``: uint8 N x C x H x W, each drawn 3x with 'true -> predicted (p)' under it."""
+    """mistakes.png: ``mistakes_sheet`` saved."""
+    save_png(mistakes_sheet(images, true, predicted, confidence, columns), path)
+
+
+def mistakes_sheet(images: np.ndarray, true: list[str], predicted: list[str], confidence: list[float],
+                   columns: int = 8) -> Any:
+    """A Pillow sheet of ``images`` (uint8 N x C x H x W), each drawn 3x with 'true -> predicted (p)' under it."""
     from PIL import Image, ImageDraw
 
     count = len(images)
     if count == 0:
         image = Image.new("RGB", (320, 40), "white")
         ImageDraw.Draw(image).text((10, 12), "no mistakes", fill="black")
-        save_png(image, path)
-        return
+        return image
     scale = 3
     h, w = images.shape[2] * scale, images.shape[3] * scale
     tile_w, tile_h = max(w, 96) + 8, h + 30
@@ -98,4 +108,4 @@ def draw_mistakes(images: np.ndarray, true: list[str], predicted: list[str], con
         sheet.paste(tile.convert("RGB"), (x, y))
         draw.text((x, y + h + 2), f"{true[k][:6]}->{predicted[k][:6]}", fill=(180, 0, 0))
         draw.text((x, y + h + 14), f"p={confidence[k]:.2f}", fill="black")
-    save_png(sheet, path)
+    return sheet

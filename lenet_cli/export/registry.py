@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-__all__ = ["FORMATS", "ExportFormat", "Loaded", "register_format", "torch_runner", "get_format", "list_formats", "format_for_path"]
+__all__ = ["FORMATS", "ExportFormat", "Loaded", "register_format", "torch_runner", "get_format", "list_formats", "format_for_path",
+           "VERIFY_IMAGES"]
 
 FORMATS: Registry["ExportFormat"] = Registry("export format")
+VERIFY_IMAGES = (2, 100_000)  # how many test images an export may be verified on: at least two, and a sane most
 
 
 @dataclass

@@ -13,7 +13,7 @@ import signal
 import threading
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Iterator
 
@@ -54,6 +54,19 @@ class Prediction:
                "probability": self.probability, "topk": [[name, p] for name, p in self.topk],
                "label": self.label}  # "label": the old name of "predicted", kept for one release
         return row if self.reason is None else {**row, "reason": self.reason}
+
+    # --- the Python API: what the model saw, and how a notebook shows the answer ---
+    input: np.ndarray | None = field(default=None, repr=False, compare=False)  # uint8 C x H x W, when known
+
+    def _repr_html_(self) -> str:
+        from ..display import image_html, percent, table_html
+
+        answer = [("class", "no digit"), ("reason", self.reason)] if self.reason is not None else \
+            [("class", self.class_name), ("probability", percent(self.probability)),
+             ("top-k", ", ".join(f"{name} {percent(p, 1)}" for name, p in self.topk))]
+        table = table_html(["", ""], [("input", self.path), *answer])
+        picture = image_html(self.input, title="what the model saw") if self.input is not None else ""
+        return f'<div style="display:flex;gap:1em;align-items:center">{picture}{table}</div>'
 
 
 @dataclass

@@ -38,6 +38,18 @@ class NumberReading:
                "score": self.score, "alternatives": self.alternatives}
         return row if self.reason is None else {**row, "reason": self.reason}
 
+    # --- the Python API: how a notebook shows the reading ---
+    def _repr_html_(self) -> str:
+        from ..display import percent, table_html, titled
+
+        rows = [(d.get("class_name"), percent(d.get("probability"), 1),
+                 ", ".join(f"{name} {percent(p, 1)}" for name, p in d.get("topk", [])), d.get("box"))
+                for d in self.digits]
+        others = ", ".join(a["number"] for a in self.alternatives)
+        number = self.number or f"(no digits found: {self.reason or 'no writing'})"
+        return titled(f"{self.path}: {number} ({percent(self.probability)})" + (f"; next: {others}" if others else ""),
+                      table_html(["digit", "probability", "top-k", "box (x0, y0, x1, y1)"], rows, numeric=[1]))
+
 
 def read_row(predictor: "Predictor", path: str, picture: Any, stages: dict | None = None,
              digits: int | None = None) -> NumberReading:

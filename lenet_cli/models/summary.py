@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["LayerRow", "ModelSummary", "compare_with_paper", "count_connections", "summarize"]
+__all__ = ["LayerRow", "Summary", "compare_with_paper", "count_connections", "summarize"]
 
 
 @dataclass
@@ -31,7 +31,9 @@ class LayerRow:
 
 
 @dataclass
-class ModelSummary:
+class Summary:
+    """A model's layers (``rows``: output shape, parameters, connections) and their totals, which add up."""
+
     model: str
     input_shape: list[int]
     rows: list[LayerRow] = field(default_factory=list)
@@ -39,6 +41,7 @@ class ModelSummary:
     trainable_params: int = 0
     connections: int = 0
     torchsummary_params: int | None = None  # what torchsummary reports, for comparison
+    paper: dict[str, Any] | None = None  # ``compare_with_paper``'s layers and totals, when asked for
 
     @property
     def counts_agree(self) -> bool:
@@ -46,8 +49,21 @@ class ModelSummary:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        paper = data.pop("paper")
         data["counts_agree"] = self.counts_agree
-        return data
+        return data if paper is None else {**data, "paper": paper}
+
+    def _repr_html_(self) -> str:
+        from ..display import table_html, titled
+
+        rows = [(r.name, r.kind, "x".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.connections:,}")
+                for r in self.rows]
+        rows.append(("total", "", "", f"{self.total_params:,}", f"{self.connections:,}"))
+        shape = "x".join(map(str, self.input_shape))
+        return titled(f"{self.model}, input {shape}: {self.total_params:,} parameters "
+                      f"({self.trainable_params:,} trainable)",
+                      table_html(["layer", "type", "output shape", "parameters", "connections"], rows,
+                                 numeric=[2, 3, 4], bold_rows=[len(rows) - 1]))
 
 
 def count_connections(module: nn.Module, output_shape: list[int]) -> int:
@@ -69,7 +85,7 @@ def count_connections(module: nn.Module, output_shape: list[int]) -> int:
     return 0
 
 
-def compare_with_paper(report: ModelSummary, figures: Any) -> dict[str, Any]:
+def compare_with_paper(report: Summary, figures: Any) -> dict[str, Any]:
     """Our per-layer counts beside the paper's (``figures`` is a registry ``PaperFigures``)."""
     by_name = {row.name: row for row in report.rows}
     layers = []
@@ -104,7 +120,7 @@ def _torchsummary_total(model: nn.Module, input_shape: tuple[int, int, int]) -> 
     return int(match.group(1).replace(",", "")) if match else None
 
 
-def summarize(model: nn.Module, input_shape: tuple[int, int, int], name: str = "") -> ModelSummary:
+def summarize(model: nn.Module, input_shape: tuple[int, int, int], name: str = "") -> Summary:
     """Run one CPU forward pass on zeros and record every parameter-owning or leaf layer."""
     model = model.to("cpu").eval()
     rows: list[LayerRow] = []
@@ -139,7 +155,7 @@ def summarize(model: nn.Module, input_shape: tuple[int, int, int], name: str = "
         for h in hooks:
             h.remove()
 
-    report = ModelSummary(model=name, input_shape=list(input_shape), rows=rows)
+    report = Summary(model=name, input_shape=list(input_shape), rows=rows)
     report.total_params = sum(p.numel() for p in model.parameters())
     report.trainable_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     # Parameters the root module owns directly never pass through a hook.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputNotFound, UsageError, did_you_mean
+from ..errors import InputNotFound, UsageError, require_choice
 from ..files import note_input
 from ..numbers import SEED_RANGE, require_in_range
 
@@ -67,10 +67,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise UsageError for values no run could use."""
         for key, allowed in CHOICES.items():
-            if getattr(self, key) not in allowed:
-                value = str(getattr(self, key))
-                raise UsageError(f"--{key.replace('_', '-')} must be one of {', '.join(allowed)}, not {value!r}"
-                                 f"{did_you_mean(value, allowed)}")
+            require_choice(f"--{key.replace('_', '-')}", getattr(self, key), allowed)
         self._validate_numbers()
         checks = [
             (self.epochs >= 1, "--epochs must be at least 1"),

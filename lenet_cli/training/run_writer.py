@@ -9,6 +9,7 @@ import io
 import os
 import platform
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,49 @@ try:
 except ImportError:  # Windows: no advisory locks; runs are still numbered apart
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["RunLock", "make_run_dir", "lock_run_dir", "write_metrics_csv", "write_run_record", "METRIC_COLUMNS"]
+__all__ = ["RunLock", "TrainResult", "make_run_dir", "lock_run_dir", "write_metrics_csv", "write_run_record",
+           "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = (
     "epoch", "train_loss", "train_acc", "train_objective", "val_loss", "val_acc", "test_loss", "test_acc", "lr",
     "seconds", "images_per_s",
 )
+
+
+@dataclass
+class TrainResult:
+    """What a training run came to: the run.json "result" (``to_dict``), the checkpoints written, the history."""
+
+    status: str  # completed | early_stopped | interrupted | diverged
+    run_dir: Path
+    epochs: int  # epochs completed
+    seed: int
+    test_accuracy: float | None = None  # after the last completed epoch
+    test_loss: float | None = None
+    best_epoch: int | None = None  # chosen on the validation split; None without one
+    best_val_accuracy: float | None = None
+    best_test_accuracy: float | None = None  # of the best epoch, for the record (the test split never chooses)
+    best_checkpoint: Path | None = None  # only files that were actually written
+    last_checkpoint: Path | None = None
+    seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    is_main: bool = True  # False on the non-zero ranks of a distributed run, which print nothing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "best_epoch": self.best_epoch,
+            "best_val_accuracy": self.best_val_accuracy,
+            "best_test_accuracy": self.best_test_accuracy,
+            "best_checkpoint": str(self.best_checkpoint) if self.best_checkpoint else None,
+            "last_checkpoint": str(self.last_checkpoint) if self.last_checkpoint else None,
+            "run_dir": str(self.run_dir),
+            "epochs": self.epochs,
+            "seed": self.seed,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 class RunLock:

@@ -36,7 +36,7 @@ from .augment import AUGMENTATIONS
 from .config import TrainConfig, to_toml
 from .distributed import Distributed, from_environment
 from .optimization import loss_name, lr_range, make_criterion, make_optimizer, make_scheduler, replan_scheduler
-from .run_writer import RunLock, lock_run_dir, make_run_dir, write_metrics_csv, write_run_record
+from .run_writer import RunLock, TrainResult, lock_run_dir, make_run_dir, write_metrics_csv, write_run_record
 from .state import TrainState, augment_generator
 from .tensorboard import TensorBoardLog, require_tensorboard
 
@@ -50,40 +50,6 @@ RESUMABLE_OVERRIDES = ("epochs", "patience", "fail_under", "device", "threads", 
 RESUME_KEYS = ("config", "optimizer", "scheduler", "position", "rng", "best", "history")
 # channels_last: faster for these small convolutions on CPU (docs/benchmarks.md, bench/bench_train.py).
 LAYOUT = torch.channels_last
-
-
-@dataclass
-class TrainResult:
-    status: str  # completed | early_stopped | interrupted | diverged
-    run_dir: Path
-    epochs: int  # epochs completed
-    seed: int
-    test_accuracy: float | None = None  # after the last completed epoch
-    test_loss: float | None = None
-    best_epoch: int | None = None  # chosen on the validation split; None without one
-    best_val_accuracy: float | None = None
-    best_test_accuracy: float | None = None  # of the best epoch, for the record (the test split never chooses)
-    best_checkpoint: Path | None = None  # only files that were actually written
-    last_checkpoint: Path | None = None
-    seconds: float = 0.0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    is_main: bool = True  # False on the non-zero ranks of a distributed run, which print nothing
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "test_accuracy": self.test_accuracy,
-            "test_loss": self.test_loss,
-            "best_epoch": self.best_epoch,
-            "best_val_accuracy": self.best_val_accuracy,
-            "best_test_accuracy": self.best_test_accuracy,
-            "best_checkpoint": str(self.best_checkpoint) if self.best_checkpoint else None,
-            "last_checkpoint": str(self.last_checkpoint) if self.last_checkpoint else None,
-            "run_dir": str(self.run_dir),
-            "epochs": self.epochs,
-            "seed": self.seed,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 @dataclass
