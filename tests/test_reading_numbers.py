@@ -43,7 +43,7 @@ def _row_picture(path: Path, label: str, kind: str = "number", seed: int = 0, st
     return path
 
 
-# 00, 11, 17 and 38 written touching or overlapping, 12 writers of each. With the bundled weights 25 of these 48
+# 00, 11, 17 and 38 written touching or overlapping, 12 writers of each. With the bundled weights 27 of these 48
 # are read right; the threshold sits a little under. Touching
 # digits are the reader's weakest kind: see docs/reading-numbers.md.
 TOUCHING_PAIRS = ("00", "11", "17", "38")
@@ -55,7 +55,7 @@ def test_touching_pairs_are_read_by_recognition(predictor, tmp_path: Path) -> No
         for writer in range(12):
             path = _row_picture(tmp_path / f"{pair}-{writer}.png", pair, "number_touching", seed=writer, start=writer)
             right[pair] += predictor.read_number(path).number == pair
-    assert sum(right.values()) >= 21, right
+    assert sum(right.values()) >= 23, right
 
 
 def test_a_sloped_row_is_levelled_and_read(predictor, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ _GRID = 0.2  # besides the thin columns and contour valleys, a candidate cut eve
 _APART = 0.12  # candidate cuts are at least this share of the row's height (and a stroke) apart
 _BAND = 0.25  # a cut path strays at most this share of the row's height from where it started
 _STEPS = (-1, 0, 1)  # a cut path moves at most this many columns sideways from one row to the next
+_STRAIGHT = 1.2  # in glyphs at least this many row heights wide (two digits or more), a straight cut beside each path
 _HOLE = 1.0  # the cost of crossing a pixel inside a loop, as much as a pixel of ink
 _STEP = 0.3  # the cost of a cut path's sideways step, in units of the ink it would cross instead
 
@@ -220,10 +221,13 @@ def _local_minima(values: np.ndarray) -> list[int]:
 
 
 def _cut_paths(ink: np.ndarray, window: np.ndarray, height: float, stroke: float) -> list[np.ndarray]:
-    """For each candidate column, the top-to-bottom path near it that crosses the least ink: (y, x) points.
+    """For each candidate column, the top-to-bottom path near it that crosses the least ink: (y, x) points,
+    left to right, never crossing each other.
 
     Dynamic programming row by row within a band around the column; a sideways step costs a little, so
-    that a path goes straight down through paper and bends only to avoid ink.
+    that a path goes straight down through paper and bends only to avoid ink. In a glyph wide enough for two
+    digits the straight cut down the column is a candidate too: where digits overlap, the path of least ink
+    often slips round one digit's stroke into the other, and the straight cut is the better one.
     """
     starts = _cut_candidates(window, height, stroke)
     if not starts:
@@ -250,7 +254,9 @@ def _cut_paths(ink: np.ndarray, window: np.ndarray, height: float, stroke: float
             points[y] = (y, columns[c, k])
             k += int(moves[y, c, k])
         paths.append(points)
-    xs = np.stack([p[:, 1] for p in paths])
+        if w >= _STRAIGHT * height:
+            paths.append(np.stack([np.arange(h), np.full(h, starts[c])], 1))
+    xs = np.unique(np.stack([p[:, 1] for p in paths]), axis=0)
     xs = np.maximum.accumulate(xs[np.argsort(xs.mean(1), kind="stable")], axis=0)  # never crossing each other
     return [np.stack([np.arange(h), row], 1) for row in xs]
 
