@@ -36,6 +36,12 @@ def main(early_signals: Sequence[int] = ()) -> None:
         _run(sys.argv[1:])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if signal_received() and _answers_an_interrupt(exc):
+            # Typer's own answer to an interrupt outside the guard (while it parses the command line, or an
+            # import held it back until then) is a silent 130, even for SIGTERM: ours is one line, 130 / 143.
+            if not interruption_reported():
+                _print_error(str(interrupted()))
+            code = interrupted().exit_code
         _exit(code)
     except KeyboardInterrupt:
         # Outside the guard: while the app itself was being imported (a signal held back during an import is
@@ -48,6 +54,17 @@ def main(early_signals: Sequence[int] = ()) -> None:
             _print_error(str(interrupted()))
         _exit(interrupted().exit_code)
     _exit(0)
+
+
+def _answers_an_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in answer to a KeyboardInterrupt: one among its explicit causes, or the
+    exceptions it was raised while handling (unless a cause was suppressed, ``raise ... from None``)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ if seen.__cause__ is not None else (None if seen.__suppress_context__ else seen.__context__)
+    return False
 
 
 def _run(args: list[str]) -> None:
