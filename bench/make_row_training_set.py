@@ -19,7 +19,7 @@ from lenet_cli.data.idx import read_idx, write_idx
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.reading.graph import arcs_of
 from lenet_cli.reading.prepare import arc_images
-from make_whole_digit_scorer import WHOLE, compose_row, cut_row
+from make_whole_digit_scorer import compose_row, cut_row, whole_digit_of
 
 
 def whole_arcs(strength: np.ndarray, owner: np.ndarray, labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -28,19 +28,10 @@ def whole_arcs(strength: np.ndarray, owner: np.ndarray, labels: list[int]) -> tu
     if row is None:
         return np.zeros((0, 1, 28, 28), np.uint8), np.zeros(0, np.uint8)
     arcs = arcs_of(row)
-    digit_ink = np.bincount(owner.ravel(), weights=strength.ravel(), minlength=len(labels) + 1)
-    keep, digits = [], []
-    for n, arc in enumerate(arcs):
-        x0, y0, x1, y1 = arc.box
-        chosen = (row.atoms[y0:y1, x0:x1] >= arc.first) & (row.atoms[y0:y1, x0:x1] <= arc.last)
-        ink = np.bincount(owner[y0:y1, x0:x1][chosen], weights=strength[y0:y1, x0:x1][chosen], minlength=len(digit_ink))
-        ink[0] = 0
-        d = int(ink.argmax())
-        if d > 0 and ink[d] >= WHOLE * ink.sum() and ink[d] >= WHOLE * digit_ink[d]:
-            keep.append(n)
-            digits.append(labels[d - 1])
+    owners = whole_digit_of(row, arcs, strength, owner)
+    keep = [n for n in range(len(arcs)) if owners[n]]
     images = arc_images(row, [arcs[n] for n in keep]) if keep else np.zeros((0, 1, 28, 28), np.uint8)
-    return images, np.asarray(digits, np.uint8)
+    return images, np.asarray([labels[owners[n] - 1] for n in keep], np.uint8)
 
 
 def main() -> None:

@@ -83,6 +83,23 @@ def cut_row(strength: np.ndarray, owner: np.ndarray):
     return over_segment(levelled, mask, angle, to_picture), levelled, owner
 
 
+def whole_digit_of(row, arcs, strength: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """For each arc, the digit (1.., as ``owner`` numbers them) it is one whole of, or 0: at least WHOLE of
+    its ink is that digit's, and it holds at least WHOLE of that digit's ink."""
+    digit_ink = np.bincount(owner.ravel(), weights=strength.ravel(), minlength=owner.max() + 1)
+    found = np.zeros(len(arcs), np.int64)
+    for n, arc in enumerate(arcs):
+        x0, y0, x1, y1 = arc.box
+        chosen = (row.atoms[y0:y1, x0:x1] >= arc.first) & (row.atoms[y0:y1, x0:x1] <= arc.last)
+        ink = np.bincount(owner[y0:y1, x0:x1][chosen], weights=strength[y0:y1, x0:x1][chosen],
+                          minlength=len(digit_ink))
+        ink[0] = 0
+        d = int(ink.argmax())
+        if d > 0 and ink[d] >= WHOLE * ink.sum() and ink[d] >= WHOLE * digit_ink[d]:
+            found[n] = d
+    return found
+
+
 def arcs_and_labels(predictor, strength: np.ndarray, owner: np.ndarray):
     """The row's arcs, their features, their classifier log probabilities, and which are whole digits."""
     row, strength, owner = cut_row(strength, owner)
@@ -94,16 +111,7 @@ def arcs_and_labels(predictor, strength: np.ndarray, owner: np.ndarray):
     log_p = scores - scores.max(1, keepdims=True)
     log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
     features = arc_features(row, arcs, np.exp(log_p), images)
-    digit_ink = np.bincount(owner.ravel(), weights=strength.ravel(), minlength=owner.max() + 1)
-    whole = np.zeros(len(arcs), bool)
-    for n, arc in enumerate(arcs):
-        x0, y0, x1, y1 = arc.box
-        chosen = (row.atoms[y0:y1, x0:x1] >= arc.first) & (row.atoms[y0:y1, x0:x1] <= arc.last)
-        ink = np.bincount(owner[y0:y1, x0:x1][chosen], weights=strength[y0:y1, x0:x1][chosen],
-                          minlength=len(digit_ink))
-        ink[0] = 0
-        d = int(ink.argmax())
-        whole[n] = d > 0 and ink[d] >= WHOLE * ink.sum() and ink[d] >= WHOLE * digit_ink[d]
+    whole = whole_digit_of(row, arcs, strength, owner) > 0
     return row, arcs, features, log_p, whole
 
 
