@@ -110,15 +110,11 @@ def _read_one(predictor, path: Path, number: bool):
 def preparation_speed(predictor, paths: list[Path]) -> dict[str, float]:
     """Median and 90th percentile milliseconds per picture, on one thread: decoding, and finding and preparing
     the digit (what `lenet predict` does before the model)."""
-    import cv2
-
     from lenet_cli.data.images import open_image
     from lenet_cli.reading.prepare import prepare_mnist
 
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
     decode, prepare = [], []
-    try:
+    with _one_opencv_thread():
         for path in paths:
             start = time.perf_counter()
             picture = open_image(path, None, predictor.preparation.decoded_side)
@@ -127,8 +123,6 @@ def preparation_speed(predictor, paths: list[Path]) -> dict[str, float]:
             prepare_mnist(picture)
             decode.append(middle - start)
             prepare.append(time.perf_counter() - middle)
-    finally:
-        cv2.setNumThreads(threads)
     return {"decode_ms_median": round(1000 * statistics.median(decode), 2),
             "prepare_ms_median": round(1000 * statistics.median(prepare), 2),
             "prepare_ms_p90": round(1000 * float(np.percentile(prepare, 90)), 2)}
@@ -137,21 +131,28 @@ def preparation_speed(predictor, paths: list[Path]) -> dict[str, float]:
 def number_speed(predictor, written: list[tuple[Path, str, str]]) -> dict[str, float]:
     """Median and 90th percentile milliseconds to read a row of five digits (decoding included), OpenCV on one
     thread, the process already started."""
-    import cv2
-
     rows = [path for path, kind, label in written if kind.startswith("number") and len(label) == 5]
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
     times = []
-    try:
+    with _one_opencv_thread():
         for path in rows:
             start = time.perf_counter()
             predictor.read_number(path)
             times.append(time.perf_counter() - start)
-    finally:
-        cv2.setNumThreads(threads)
     return {"rows_of_5": len(rows), "read_ms_median": round(1000 * statistics.median(times), 2),
             "read_ms_p90": round(1000 * float(np.percentile(times, 90)), 2)} if times else {}
+
+
+@contextlib.contextmanager
+def _one_opencv_thread() -> Iterator[None]:
+    """OpenCV on one thread for the duration (timings per picture, as one `lenet predict` worker sees them)."""
+    import cv2
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from lenet_cli.data.idx import read_idx
 from lenet_cli.data.search import BUNDLED_DIR
 from lenet_cli.files import write_json
 from lenet_cli.inference.loading import load_predictor, resolve_for_prediction
+from lenet_cli.inference.rows import log_softmax
 from lenet_cli.reading.graph import WholeDigitScorer, arc_features, arcs_of, best_readings
 from lenet_cli.reading.prepare import arc_images
 from lenet_cli.reading.row import level_row, over_segment
@@ -107,9 +108,7 @@ def arcs_and_labels(predictor, strength: np.ndarray, owner: np.ndarray):
         return None
     arcs = arcs_of(row)
     images = arc_images(row, arcs)
-    scores = predictor.scores(images).astype(np.float64)
-    log_p = scores - scores.max(1, keepdims=True)
-    log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+    log_p = log_softmax(predictor.scores(images).astype(np.float64))
     features = arc_features(row, arcs, np.exp(log_p), images)
     whole = whole_digit_of(row, arcs, strength, owner) > 0
     return row, arcs, features, log_p, whole

@@ -264,7 +264,9 @@ def test_tests_may_reach_loopback_only() -> None:
         socket.create_connection(("192.0.2.1", 80), timeout=1)  # TEST-NET-1: refused before any packet
 
 
-def test_a_digit_drawn_on_the_page_in_chromium_is_read(server: Server) -> None:
+@pytest.fixture
+def page(server: Server):
+    """The served page open in headless Chromium, ready to draw on (skipped where no browser can run)."""
     if missing_browser():
         pytest.skip(missing_browser())
     from selenium.webdriver.support.ui import WebDriverWait
@@ -273,21 +275,32 @@ def test_a_digit_drawn_on_the_page_in_chromium_is_read(server: Server) -> None:
     try:
         browser.get(server.url)
         WebDriverWait(browser, 30).until(lambda b: b.find_element("tag name", "body").get_attribute("data-ready"))
-        pad = browser.find_element("id", "pad")
-        body = browser.find_element("tag name", "body")
-        draw(browser, pad, SEVEN, "mouse")
-        WebDriverWait(browser, 30).until(lambda b: not body.get_attribute("data-busy"))
-        assert body.get_attribute("data-prediction") == "7"
-        assert browser.find_element("id", "digit").text == "7"
-        assert len(browser.find_elements("css selector", "#c1 canvas")) == 6
-        assert len(browser.find_elements("css selector", "#c3 canvas")) == 16
-        browser.find_element("id", "clear").click()
-        assert body.get_attribute("data-prediction") == ""
-        draw(browser, pad, ONE, "touch")
-        WebDriverWait(browser, 30).until(lambda b: not body.get_attribute("data-busy"))
-        assert body.get_attribute("data-prediction") == "1"
+        yield browser
     finally:
         browser.quit()
+
+
+def _answered(browser):
+    """The page's body, once the answer to the last stroke is shown."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    body = browser.find_element("tag name", "body")
+    WebDriverWait(browser, 30).until(lambda b: not body.get_attribute("data-busy"))
+    return body
+
+
+def test_a_digit_drawn_on_the_page_in_chromium_is_read(page) -> None:
+    pad = page.find_element("id", "pad")
+    draw(page, pad, SEVEN, "mouse")
+    body = _answered(page)
+    assert body.get_attribute("data-prediction") == "7"
+    assert page.find_element("id", "digit").text == "7"
+    assert len(page.find_elements("css selector", "#c1 canvas")) == 6
+    assert len(page.find_elements("css selector", "#c3 canvas")) == 16
+    page.find_element("id", "clear").click()
+    assert body.get_attribute("data-prediction") == ""
+    draw(page, pad, ONE, "touch")
+    assert _answered(page).get_attribute("data-prediction") == "1"
 
 
 def _placed(strokes: list[list[tuple[float, float]]], left: float, width: float) -> list[list[tuple[float, float]]]:
@@ -295,29 +308,18 @@ def _placed(strokes: list[list[tuple[float, float]]], left: float, width: float)
     return [[(left + x * width, y) for x, y in stroke] for stroke in strokes]
 
 
-def test_a_number_written_on_the_page_in_chromium_is_read_and_boxed(server: Server) -> None:
-    if missing_browser():
-        pytest.skip(missing_browser())
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser = chromium()
-    try:
-        browser.get(server.url)
-        WebDriverWait(browser, 30).until(lambda b: b.find_element("tag name", "body").get_attribute("data-ready"))
-        browser.find_element("id", "number-mode").click()
-        pad = browser.find_element("id", "pad")
-        assert pad.get_attribute("width") == "840" and pad.rect["width"] > 2.5 * pad.rect["height"]
-        body = browser.find_element("tag name", "body")
-        draw(browser, pad, _placed(ONE, 0.05, 0.3) + _placed(SEVEN, 0.35, 0.33) + _placed(ONE, 0.62, 0.3), "mouse")
-        WebDriverWait(browser, 30).until(lambda b: not body.get_attribute("data-busy"))
-        assert body.get_attribute("data-prediction") == "171"
-        assert body.get_attribute("data-boxes") == "3"
-        assert browser.find_element("id", "digit").text == "171"
-        boxes = browser.execute_script(
-            "const c = document.getElementById('boxes'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-            "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;")
-        assert boxes > 500  # the three boxes are drawn over the pad
-        browser.find_element("id", "clear").click()
-        assert body.get_attribute("data-prediction") == ""
-    finally:
-        browser.quit()
+def test_a_number_written_on_the_page_in_chromium_is_read_and_boxed(page) -> None:
+    page.find_element("id", "number-mode").click()
+    pad = page.find_element("id", "pad")
+    assert pad.get_attribute("width") == "840" and pad.rect["width"] > 2.5 * pad.rect["height"]
+    draw(page, pad, _placed(ONE, 0.05, 0.3) + _placed(SEVEN, 0.35, 0.33) + _placed(ONE, 0.62, 0.3), "mouse")
+    body = _answered(page)
+    assert body.get_attribute("data-prediction") == "171"
+    assert body.get_attribute("data-boxes") == "3"
+    assert page.find_element("id", "digit").text == "171"
+    boxes = page.execute_script(
+        "const c = document.getElementById('boxes'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;")
+    assert boxes > 500  # the three boxes are drawn over the pad
+    page.find_element("id", "clear").click()
+    assert body.get_attribute("data-prediction") == ""

@@ -244,7 +244,7 @@ def draw_row_graph(row, arcs, readings, classes: list[str], path: Path, height: 
 
 def _node_positions(row) -> list[float]:
     """Where the graph's nodes lie along the row (levelled pixels): its two ends and each cut."""
-    edges = [row.box(k, k) for k in range(1, row.count + 1)]
+    edges = row.boxes
     inner = [(a[2] + b[0]) / 2 if cut.kind == "gap" else float(np.mean(cut.path[:, 1]))
              for a, b, cut in zip(edges, edges[1:], row.cuts)]
     return [float(edges[0][0]), *inner, float(edges[-1][2])]

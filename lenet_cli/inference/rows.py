@@ -15,7 +15,7 @@ from ..reading.prepare import arc_images, prepare_row
 if TYPE_CHECKING:
     from .predictor import Predictor
 
-__all__ = ["NumberReading", "read_row"]
+__all__ = ["NumberReading", "read_row", "log_softmax"]
 
 ALTERNATIVES = 2  # readings reported after the best one
 
@@ -64,7 +64,7 @@ def read_row(predictor: "Predictor", path: str, picture: Any, stages: dict | Non
         reason = (stages or {}).get("no_digit") or "no writing found"
         return NumberReading(path, "", 0.0, [], None, [], reason)
     images = arc_images(row, arcs, side, max(1, round(side * 20 / 28)))
-    log_p = _log_softmax(predictor.scores(images).astype(np.float64))
+    log_p = log_softmax(predictor.scores(images).astype(np.float64))
     log_whole = bundled_scorer().log_odds(arc_features(row, arcs, np.exp(log_p), images))
     readings = best_readings(arcs, row.count, log_p, log_whole, digits, 1 + ALTERNATIVES, specks(row))
     if not readings:  # fewer pieces than the digits asked for
@@ -94,6 +94,7 @@ def _number(predictor: "Predictor", reading: Reading) -> str:
     return "".join(predictor.classes[label] for label in reading.labels)
 
 
-def _log_softmax(scores: np.ndarray) -> np.ndarray:
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    """Log probabilities from a classifier's scores (N x classes), row by row, without overflow."""
     shifted = scores - scores.max(1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(1, keepdims=True))

@@ -48,7 +48,7 @@ class Reading:
 
 def arcs_of(row: Row) -> list[Arc]:
     """Every run of 1..MOST_PIECES consecutive pieces no wider than WIDEST row heights."""
-    boxes = [row.box(k, k) for k in range(1, row.count + 1)]
+    boxes = row.boxes
     arcs = []
     for first in range(1, row.count + 1):
         x0, y0, x1, y1 = boxes[first - 1]
@@ -93,15 +93,13 @@ def arc_features(row: Row, arcs: list[Arc], probabilities: np.ndarray, images: n
 def specks(row: Row) -> frozenset[int]:
     """The pieces small enough to be a stray mark rather than (part of) a digit: lower and narrower than
     SPECK row heights."""
-    boxes = [row.box(k, k) for k in range(1, row.count + 1)]
-    return frozenset(k for k, (x0, y0, x1, y1) in enumerate(boxes, start=1)
+    return frozenset(k for k, (x0, y0, x1, y1) in enumerate(row.boxes, start=1)
                      if max(x1 - x0, y1 - y0) < SPECK * row.height)
 
 
 def _gap_width(row: Row, k: int) -> float:
     """The paper between pieces k and k+1 (pixels; 0 where they overlap)."""
-    a, b = row.box(k, k), row.box(k + 1, k + 1)
-    return float(max(0, b[0] - a[2])) if a and b else 0.0
+    return float(max(0, row.boxes[k][0] - row.boxes[k - 1][2]))
 
 
 class WholeDigitScorer:

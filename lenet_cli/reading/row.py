@@ -46,8 +46,8 @@ class Cut:
 class Row:
     """The levelled writing and its pieces.
 
-    ``atoms``: the piece each pixel belongs to (1..count, left to right; 0: paper); ``cuts[i]`` lies
-    between pieces i+1 and i+2; ``to_picture``: the 2x3 affine map from levelled pixels back to the
+    ``atoms``: the piece each pixel belongs to (1..count, left to right; 0: paper), ``boxes[k - 1]`` piece
+    k's box in levelled pixels (ends exclusive); ``cuts[i]`` lies between pieces i+1 and i+2; ``to_picture``: the 2x3 affine map from levelled pixels back to the
     picture the ink was found in.
     """
 
@@ -61,13 +61,8 @@ class Row:
     cuts: list[Cut] = field(default_factory=list)
     top: float = 0.0  # the row's band: where its digits' tops and bottoms lie
     bottom: float = 0.0
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # each piece's (x0, y0, x1, y1)
 
-    def box(self, first: int, last: int) -> tuple[int, int, int, int] | None:
-        """The box (x0, y0, x1, y1, levelled pixels) of pieces ``first``..``last`` (1-based, inclusive)."""
-        ys, xs = np.nonzero((self.atoms >= first) & (self.atoms <= last))
-        if not len(xs):
-            return None
-        return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
     def picture_box(self, box: tuple[int, int, int, int], scale: float = 1.0) -> tuple[int, int, int, int]:
         """``box`` (levelled pixels) as the box around it in the picture, times ``scale``."""
@@ -130,7 +125,7 @@ def over_segment(strength: np.ndarray, mask: np.ndarray, angle: float = 0.0,
         glyph = np.isin(labels, [k + 1 for k in members])
         x0, y0 = min(boxes[k][0] for k in members), min(boxes[k][1] for k in members)
         x1, y1 = max(boxes[k][2] for k in members), max(boxes[k][3] for k in members)
-        if cuts or next_atom > 1:
+        if next_atom > 1:
             cuts.append(Cut("gap", 0.0))
         window = glyph[y0:y1, x0:x1]
         paths = _cut_paths(strength[y0:y1, x0:x1] * window, window, height, stroke) \
@@ -148,7 +143,20 @@ def over_segment(strength: np.ndarray, mask: np.ndarray, angle: float = 0.0,
     bottoms = [boxes[k][3] for k in range(len(boxes)) if boxes[k][3] - boxes[k][1] >= 0.5 * tallest]
     return Row(strength, atoms, next_atom - 1, height, stroke, angle,
                to_picture if to_picture is not None else np.array([[1.0, 0, 0], [0, 1.0, 0]]), cuts,
-               float(median(tops)), float(median(bottoms)))
+               float(median(tops)), float(median(bottoms)), _piece_boxes(atoms, next_atom - 1))
+
+
+def _piece_boxes(atoms: np.ndarray, count: int) -> list[tuple[int, int, int, int]]:
+    """The box (x0, y0, x1, y1, ends exclusive) of each piece 1..count, from one pass over the pixels."""
+    ys, xs = np.nonzero(atoms)
+    labels = atoms[ys, xs] - 1
+    x0, y0 = np.full(count, atoms.shape[1]), np.full(count, atoms.shape[0])
+    x1, y1 = np.zeros(count, np.int64), np.zeros(count, np.int64)
+    for low, values in ((x0, xs), (y0, ys)):
+        np.minimum.at(low, labels, values)
+    for high, values in ((x1, xs + 1), (y1, ys + 1)):
+        np.maximum.at(high, labels, values)
+    return [(int(a), int(b), int(c), int(d)) for a, b, c, d in zip(x0, y0, x1, y1)]
 
 
 def _stroke_width(mask: np.ndarray) -> float:
