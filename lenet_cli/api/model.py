@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, Iterable, Iterator, Sequence, Union
 
 from ..errors import DataFormatError, UsageError, require_choice
-from ..inference import TOPK
+from ..inference import MOST_DIGITS, TOPK
 from ..numbers import require_in_range
 from .inputs import Picture, PictureSource, pictures
 
@@ -113,7 +113,7 @@ class Model:
         (exit code 65), a missing one ``InputNotFound`` (66).
         """
         require_in_range("--topk", topk, 1, integer=True)
-        require_in_range("--digits", digits, 1, 64, integer=True)
+        require_in_range("--digits", digits, 1, MOST_DIGITS, integer=True)
         found, single = pictures(source, recursive)
         answers: list[Any] = [self.predictor.read_number(path, data=data, digits=digits) for path, data in found] \
             if number or digits is not None else self._digits(found, topk, jobs)

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..inference import MOST_DIGITS
 from .options import CheckpointOption, DeviceOption, PreprocessOption, ProjectOption, TopkOption
 from .predict_run import PredictOptions, predict
 
@@ -27,7 +28,7 @@ def predict_command(
     project: ProjectOption = _DEFAULT.project,
     device: DeviceOption = _DEFAULT.device,
     fail_on_no_digit: Annotated[bool, typer.Option("--fail-on-no-digit", help="Exit 65 when a picture holds no digit (blank paper; an empty --number); the others are still predicted.")] = False,
-    digits: Annotated[Optional[int], typer.Option("--digits", min=1, max=64, help="Read each picture as a number of exactly this many digits (a ZIP code, a date); implies --number.")] = None,
+    digits: Annotated[Optional[int], typer.Option("--digits", min=1, max=MOST_DIGITS, help="Read each picture as a number of exactly this many digits (a ZIP code, a date); implies --number.")] = None,
 ) -> None:
     """Predict the class of each image (digits from photos and scans work out of the box)."""
     options = {name: value for name, value in locals().items() if name != "inputs"}  # exactly PredictOptions' fields
